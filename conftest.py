@@ -1,0 +1,71 @@
+"""Shared test fixtures: the staff cast every permission test needs.
+
+Like healthchecks' base test class: an owner-side agent, a teammate, an agent of
+another team (the outsider), a manager, a read-only user and an admin, all made
+through the real role machinery.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tend.core.models import User
+from tend.core.roles import Role, assign_role
+
+
+def make_staff(username: str, role: Role, **extra: object) -> User:
+    user = User.objects.create_user(
+        username=username, email=f"{username}@tend.test", password="correct horse battery", **extra
+    )
+    assign_role(user, role)
+    return User.objects.get(pk=user.pk)
+
+
+@pytest.fixture
+def team(db):  # type: ignore[no-untyped-def]
+    from tend.desk.models import Team
+
+    return Team.objects.create(name="Support")
+
+
+@pytest.fixture
+def other_team(db):  # type: ignore[no-untyped-def]
+    from tend.desk.models import Team
+
+    return Team.objects.create(name="Billing")
+
+
+@pytest.fixture
+def agent(db, team):  # type: ignore[no-untyped-def]
+    user = make_staff("alice", Role.AGENT, first_name="Alice")
+    team.members.add(user)
+    return user
+
+
+@pytest.fixture
+def teammate(db, team):  # type: ignore[no-untyped-def]
+    user = make_staff("bob", Role.AGENT, first_name="Bob")
+    team.members.add(user)
+    return user
+
+
+@pytest.fixture
+def outsider(db, other_team):  # type: ignore[no-untyped-def]
+    user = make_staff("olga", Role.AGENT, first_name="Olga")
+    other_team.members.add(user)
+    return user
+
+
+@pytest.fixture
+def manager(db):  # type: ignore[no-untyped-def]
+    return make_staff("mia", Role.MANAGER, first_name="Mia")
+
+
+@pytest.fixture
+def readonly(db):  # type: ignore[no-untyped-def]
+    return make_staff("rex", Role.READ_ONLY, first_name="Rex")
+
+
+@pytest.fixture
+def admin_user(db):  # type: ignore[no-untyped-def]
+    return make_staff("ada", Role.ADMIN, first_name="Ada")

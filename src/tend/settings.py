@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "tend.portal",
     "tend.web",
     "tend.api",
+    "tend.demo",
 ]
 
 MIDDLEWARE = [
@@ -168,9 +169,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
-LOGIN_URL = "login"
+LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:queue_default"
-LOGOUT_REDIRECT_URL = "login"
+LOGOUT_REDIRECT_URL = "web:login"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = BASE_URL.startswith("https://")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

@@ -8,6 +8,9 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("api/", include("tend.api.urls")),
+    path("", include("tend.portal.urls")),
+    path("", include("tend.web.urls")),
 ]
 
 if settings.DEBUG:

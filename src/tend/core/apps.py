@@ -6,6 +6,13 @@ from django.utils.translation import gettext_lazy as _
 
 
 def _ensure_roles(sender: AppConfig, **kwargs: Any) -> None:
+    from django.apps import apps
+
+    # post_migrate fires once per app, and each app's permissions exist only after its
+    # own signal; grant roles once, after the last app has its permissions.
+    with_models = [c for c in apps.get_app_configs() if c.models_module is not None]
+    if sender.label != with_models[-1].label:
+        return
     from tend.core.roles import ensure_role_groups
 
     ensure_role_groups()
@@ -18,4 +25,4 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         # Role groups need every app's permissions, which exist only after migrate.
-        post_migrate.connect(_ensure_roles, sender=self, dispatch_uid="tend-roles")
+        post_migrate.connect(_ensure_roles, dispatch_uid="tend-roles")

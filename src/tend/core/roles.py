@@ -67,7 +67,11 @@ ROLE_PERMISSIONS: dict[Role, dict[str, dict[str, list[str]]]] = {
     },
 }
 EXTRA_PERMISSIONS: dict[Role, list[str]] = {
-    Role.MANAGER: ["desk.view_all_tickets"],
+    Role.MANAGER: [
+        "desk.view_all_tickets",
+        "desk.manage_shared_macros",
+        "desk.manage_shared_views",
+    ],
     Role.READ_ONLY: [],
 }
 

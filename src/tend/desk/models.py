@@ -274,6 +274,8 @@ class Comment(models.Model):
     # Sanitised HTML for display when the comment came in as HTML (email, API).
     body_html = models.TextField(blank=True)
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.WEB)
+    # The ticket version this comment produced (see Ticket.version).
+    ticket_version = models.PositiveIntegerField(default=1)
 
     class Meta:
         verbose_name = _("comment")
@@ -379,6 +381,7 @@ class Macro(TimeStampedModel):
         verbose_name = _("macro")
         verbose_name_plural = _("macros")
         ordering = ["name"]
+        permissions = [("manage_shared_macros", "Can create and edit shared macros")]
 
     def __str__(self) -> str:
         return self.name
@@ -404,6 +407,7 @@ class SavedView(models.Model):
         verbose_name = _("saved view")
         verbose_name_plural = _("saved views")
         ordering = ["position", "name"]
+        permissions = [("manage_shared_views", "Can create and edit shared views")]
 
     def __str__(self) -> str:
         return self.name

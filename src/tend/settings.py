@@ -51,7 +51,11 @@ if not SECRET_KEY:
         key_file.chmod(0o600)
     SECRET_KEY = key_file.read_text().strip()
 
-ALLOWED_HOSTS = [h.strip() for h in env("TEND_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h.strip()]
+ALLOWED_HOSTS = [
+    h.strip()
+    for h in env("TEND_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
+    if h.strip()
+]
 BASE_URL = env("TEND_BASE_URL", "http://localhost:8000").rstrip("/")
 CSRF_TRUSTED_ORIGINS = [BASE_URL]
 
@@ -116,7 +120,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "tend.sqlite3",
+            "NAME": str(DATA_DIR / "tend.sqlite3"),
             "OPTIONS": {
                 # WAL lets the web, worker and scheduler read while one writes; the
                 # busy timeout makes writers queue instead of failing at once.
@@ -127,7 +131,9 @@ else:
                 "timeout": 20,
                 "transaction_mode": "IMMEDIATE",
             },
-            "TEST": {"NAME": str(DATA_DIR / "test.sqlite3")} if envbool("TEND_TEST_FILE_DB") else {},
+            "TEST": {"NAME": str(DATA_DIR / "test.sqlite3")}
+            if envbool("TEND_TEST_FILE_DB")
+            else {},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

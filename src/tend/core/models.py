@@ -58,14 +58,21 @@ class BusinessCalendar(models.Model):
 
 
 class Holiday(models.Model):
-    calendar = models.ForeignKey(BusinessCalendar, on_delete=models.CASCADE, related_name="holidays")
+    calendar = models.ForeignKey(
+        BusinessCalendar, on_delete=models.CASCADE, related_name="holidays"
+    )
     date = models.DateField(_("date"))
     name = models.CharField(_("name"), max_length=100, blank=True)
 
     class Meta:
         verbose_name = _("holiday")
         verbose_name_plural = _("holidays")
-        constraints = [models.UniqueConstraint(fields=["calendar", "date"], name="holiday_unique_day")]
+        constraints = [
+            models.UniqueConstraint(fields=["calendar", "date"], name="holiday_unique_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}"
 
 
 class AuditEntry(models.Model):
@@ -82,6 +89,9 @@ class AuditEntry(models.Model):
         verbose_name = _("audit entry")
         verbose_name_plural = _("audit entries")
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.target}"
 
 
 class SearchDocument(models.Model):
@@ -104,9 +114,15 @@ class SearchDocument(models.Model):
         ]
         indexes = [models.Index(fields=["kind", "-updated_at"], name="searchdoc_recent")]
 
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.object_id}"
+
 
 class Sequence(models.Model):
     """A named gap-free counter (ticket numbers). Incremented under a row lock."""
 
     name = models.CharField(max_length=50, primary_key=True)
     value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value}"

@@ -40,29 +40,66 @@ ROLE_PERMISSIONS: dict[Role, dict[str, dict[str, list[str]]]] = {
     Role.MANAGER: {
         "desk": {
             m: _ALL
-            for m in ["ticket", "comment", "attachment", "macro", "savedview", "team", "tag",
-                      "productarea", "feature", "slapolicy", "slatarget"]
+            for m in [
+                "ticket",
+                "comment",
+                "attachment",
+                "macro",
+                "savedview",
+                "team",
+                "tag",
+                "productarea",
+                "feature",
+                "slapolicy",
+                "slatarget",
+            ]
         },
         "crm": {m: _ALL for m in ["account", "contact", "accountdomain"]},
         "core": {m: _ALL for m in ["businesscalendar", "holiday"]},
     },
     Role.CSM: {
         "desk": {
-            "ticket": _WRITE, "comment": _WRITE, "attachment": _WRITE, "macro": _WRITE,
-            "savedview": _WRITE, "team": _VIEW, "tag": _WRITE, "productarea": _VIEW, "feature": _VIEW,
+            "ticket": _WRITE,
+            "comment": _WRITE,
+            "attachment": _WRITE,
+            "macro": _WRITE,
+            "savedview": _WRITE,
+            "team": _VIEW,
+            "tag": _WRITE,
+            "productarea": _VIEW,
+            "feature": _VIEW,
         },
         "crm": {m: _WRITE for m in ["account", "contact", "accountdomain"]},
     },
     Role.AGENT: {
         "desk": {
-            "ticket": _WRITE, "comment": _WRITE, "attachment": _WRITE, "macro": _WRITE,
-            "savedview": _WRITE, "team": _VIEW, "tag": _WRITE, "productarea": _VIEW, "feature": _VIEW,
+            "ticket": _WRITE,
+            "comment": _WRITE,
+            "attachment": _WRITE,
+            "macro": _WRITE,
+            "savedview": _WRITE,
+            "team": _VIEW,
+            "tag": _WRITE,
+            "productarea": _VIEW,
+            "feature": _VIEW,
         },
         "crm": {"account": _VIEW, "contact": _WRITE, "accountdomain": _VIEW},
     },
     Role.READ_ONLY: {
-        "desk": {m: _VIEW for m in ["ticket", "comment", "attachment", "macro", "savedview",
-                                    "team", "tag", "productarea", "feature"]},
+        "desk": {
+            m: _VIEW
+            for m in [
+                "ticket",
+                "comment",
+                "attachment",
+                "macro",
+                "savedview",
+                "team",
+                "tag",
+                "productarea",
+                "feature",
+            ]
+        },
         "crm": {m: _VIEW for m in ["account", "contact", "accountdomain"]},
     },
 }
@@ -96,7 +133,9 @@ def ensure_role_groups() -> None:
                 )
         for dotted in EXTRA_PERMISSIONS.get(role, []):
             app_label, codename = dotted.split(".")
-            wanted += Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+            wanted += Permission.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            )
         group.permissions.set(wanted)
 
 

@@ -21,7 +21,9 @@ def normalize_email(email: str) -> str:
     try:
         validate_email(cleaned)
     except ValidationError:
-        raise ValidationError({"email": _("“%(email)s” is not a valid email address.") % {"email": email}}) from None
+        raise ValidationError(
+            {"email": _("“%(email)s” is not a valid email address.") % {"email": email}}
+        ) from None
     return cleaned
 
 
@@ -48,7 +50,8 @@ def contact_for_email(*, email: str, name: str = "") -> Contact:
         if name and not contact.name:
             contact.name = name.strip()[:200]
             contact.save(update_fields=["name", "updated_at"])
-            transaction.on_commit(lambda: index_contact(contact.pk))
+            contact_id = contact.pk
+            transaction.on_commit(lambda: index_contact(contact_id))
         return contact
     try:
         with transaction.atomic():
@@ -72,16 +75,25 @@ def account_create(
     if not name:
         raise ValidationError({"name": _("An account needs a name.")})
     clean_domains = sorted({d.strip().lower().lstrip("@") for d in domains if d.strip()})
-    taken = list(AccountDomain.objects.filter(domain__in=clean_domains).values_list("domain", flat=True))
+    taken = list(
+        AccountDomain.objects.filter(domain__in=clean_domains).values_list("domain", flat=True)
+    )
     if taken:
         raise ValidationError(
-            {"domains": _("These domains already belong to another account: %(d)s") % {"d": ", ".join(taken)}}
+            {
+                "domains": _("These domains already belong to another account: %(d)s")
+                % {"d": ", ".join(taken)}
+            }
         )
     account = Account.objects.create(name=name[:200], external_id=external_id.strip()[:100])
-    AccountDomain.objects.bulk_create([AccountDomain(account=account, domain=d) for d in clean_domains])
+    AccountDomain.objects.bulk_create(
+        [AccountDomain(account=account, domain=d) for d in clean_domains]
+    )
     # Contacts who wrote before their company became an account join it now.
     for domain in clean_domains:
-        Contact.objects.filter(account__isnull=True, email__iendswith="@" + domain).update(account=account)
+        Contact.objects.filter(account__isnull=True, email__iendswith="@" + domain).update(
+            account=account
+        )
     transaction.on_commit(lambda: index_account(account.pk))
     return account
 
@@ -96,7 +108,9 @@ def contact_create(
     if Contact.objects.filter(email__iexact=address).exists():
         raise ValidationError({"email": _("A contact with this email address already exists.")})
     contact = Contact.objects.create(
-        email=address, name=(name or "").strip()[:200], account=account or account_for_email(address)
+        email=address,
+        name=(name or "").strip()[:200],
+        account=account or account_for_email(address),
     )
     transaction.on_commit(lambda: index_contact(contact.pk))
     return contact

@@ -5,7 +5,16 @@ from tend.desk import models
 
 @admin.register(models.Ticket)
 class TicketAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("number", "subject", "status", "priority", "requester", "assignee", "team", "updated_at")
+    list_display = (
+        "number",
+        "subject",
+        "status",
+        "priority",
+        "requester",
+        "assignee",
+        "team",
+        "updated_at",
+    )
     list_filter = ("status", "priority", "channel", "team")
     search_fields = ("number", "subject", "requester__email")
     raw_id_fields = ("requester", "account", "assignee", "follow_up_of")

@@ -115,7 +115,10 @@ class Feature(models.Model):
     """Controlled tag family: a feature inside a product area."""
 
     product_area = models.ForeignKey(
-        ProductArea, verbose_name=_("product area"), on_delete=models.CASCADE, related_name="features"
+        ProductArea,
+        verbose_name=_("product area"),
+        on_delete=models.CASCADE,
+        related_name="features",
     )
     name = models.CharField(_("name"), max_length=100)
     slug = models.SlugField(_("slug"), max_length=100)
@@ -162,6 +165,9 @@ class SLATarget(models.Model):
             models.UniqueConstraint(fields=["policy", "priority"], name="slatarget_unique_priority")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.policy}: {self.priority}"
+
 
 class Ticket(TimeStampedModel):
     number = models.PositiveIntegerField(_("number"), unique=True)
@@ -176,7 +182,9 @@ class Ticket(TimeStampedModel):
     type = models.CharField(
         _("type"), max_length=20, choices=TicketType.choices, default=TicketType.QUESTION
     )
-    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, default=Channel.WEB)
+    channel = models.CharField(
+        _("channel"), max_length=10, choices=Channel.choices, default=Channel.WEB
+    )
     requester = models.ForeignKey(
         Contact, verbose_name=_("requester"), on_delete=models.PROTECT, related_name="tickets"
     )
@@ -197,11 +205,20 @@ class Ticket(TimeStampedModel):
         related_name="assigned_tickets",
     )
     team = models.ForeignKey(
-        Team, verbose_name=_("team"), null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+        Team,
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tickets",
     )
     tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="tickets")
     product_area = models.ForeignKey(
-        ProductArea, verbose_name=_("product area"), null=True, blank=True, on_delete=models.SET_NULL
+        ProductArea,
+        verbose_name=_("product area"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
     )
     feature = models.ForeignKey(
         Feature, verbose_name=_("feature"), null=True, blank=True, on_delete=models.SET_NULL
@@ -229,8 +246,12 @@ class Ticket(TimeStampedModel):
     # SLA: due times are stored so queues can sort and filter on them.
     sla_policy = models.ForeignKey(SLAPolicy, null=True, blank=True, on_delete=models.SET_NULL)
     first_responded_at = models.DateTimeField(null=True, blank=True)
-    first_response_due_at = models.DateTimeField(_("first response due"), null=True, blank=True, db_index=True)
-    resolution_due_at = models.DateTimeField(_("resolution due"), null=True, blank=True, db_index=True)
+    first_response_due_at = models.DateTimeField(
+        _("first response due"), null=True, blank=True, db_index=True
+    )
+    resolution_due_at = models.DateTimeField(
+        _("resolution due"), null=True, blank=True, db_index=True
+    )
     # Business seconds the resolution clock has run before the current running stretch.
     sla_elapsed_seconds = models.PositiveIntegerField(default=0)
     sla_clock_started_at = models.DateTimeField(null=True, blank=True)
@@ -282,6 +303,9 @@ class Comment(models.Model):
         verbose_name_plural = _("comments")
         ordering = ["created_at", "id"]
 
+    def __str__(self) -> str:
+        return f"#{self.ticket_id} {self.author_name}: {self.body[:40]}"
+
     @property
     def author_name(self) -> str:
         if self.author_user is not None:
@@ -309,6 +333,9 @@ class Attachment(models.Model):
     class Meta:
         verbose_name = _("attachment")
         verbose_name_plural = _("attachments")
+
+    def __str__(self) -> str:
+        return self.filename
 
 
 class EventKind(models.TextChoices):
@@ -352,6 +379,9 @@ class TicketEvent(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
 
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.old_value} → {self.new_value}"
+
 
 class Macro(TimeStampedModel):
     name = models.CharField(_("name"), max_length=100)
@@ -365,7 +395,9 @@ class Macro(TimeStampedModel):
     )
     # {"status": "pending", "priority": "high", "assignee": <user id>, "team": <team id>,
     #  "add_tags": ["billing"], "remove_tags": ["triage"], "public": true}
-    actions: models.JSONField[dict[str, Any]] = models.JSONField(_("actions"), default=dict, blank=True)
+    actions: models.JSONField[dict[str, Any]] = models.JSONField(
+        _("actions"), default=dict, blank=True
+    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("owner"),

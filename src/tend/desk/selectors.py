@@ -60,6 +60,8 @@ def ticket_for_user(user: User, *, number: int | None = None, pk: int | None = N
     qs = tickets_visible_to(user).select_related(*LIST_RELATED, "follow_up_of", "sla_policy")
     if number is not None:
         return qs.get(number=number)
+    if pk is None:
+        raise Ticket.DoesNotExist
     return qs.get(pk=pk)
 
 
@@ -100,7 +102,10 @@ def _queue_q(user: User, slug: str) -> Q:
     if slug == "sla":
         return sla_attention_q(now)
     if slug == "solved":
-        return Q(status__in=[Status.SOLVED, Status.CLOSED], solved_at__gte=now - timedelta(days=RECENTLY_SOLVED_DAYS))
+        return Q(
+            status__in=[Status.SOLVED, Status.CLOSED],
+            solved_at__gte=now - timedelta(days=RECENTLY_SOLVED_DAYS),
+        )
     raise KeyError(slug)
 
 
@@ -164,7 +169,9 @@ FILTER_LOOKUPS = {
 }
 
 
-def tickets_filtered(user: User, filters: dict[str, Any], sort: str = "-updated_at") -> QuerySet[Ticket]:
+def tickets_filtered(
+    user: User, filters: dict[str, Any], sort: str = "-updated_at"
+) -> QuerySet[Ticket]:
     """Tickets matching a saved view's filters: each key takes a list of values (ids for
     relations, names for tags, "none" for an empty assignee/team)."""
     qs = tickets_visible_to(user)
@@ -200,20 +207,28 @@ def tickets_filtered(user: User, filters: dict[str, Any], sort: str = "-updated_
 def ticket_timeline(ticket: Ticket, *, user: User) -> list[Comment | TicketEvent]:
     """Comments (with attachments) and system events, oldest first."""
     comments = list(
-        ticket.comments.select_related("author_user", "author_contact").prefetch_related("attachments")
+        ticket.comments.select_related("author_user", "author_contact").prefetch_related(
+            "attachments"
+        )
     )
     events = list(ticket.events.select_related("actor", "actor_contact"))
     items: list[Comment | TicketEvent] = [*comments, *events]
-    items.sort(key=lambda item: (item.created_at, 0 if isinstance(item, TicketEvent) else 1, item.pk))
+    items.sort(
+        key=lambda item: (item.created_at, 0 if isinstance(item, TicketEvent) else 1, item.pk)
+    )
     return items
 
 
 def ticket_changes_since(ticket: Ticket, version: int) -> list[Comment | TicketEvent]:
     """What happened to a ticket after an agent loaded ``version`` of it."""
     comments = list(
-        ticket.comments.filter(ticket_version__gt=version).select_related("author_user", "author_contact")
+        ticket.comments.filter(ticket_version__gt=version).select_related(
+            "author_user", "author_contact"
+        )
     )
-    events = list(ticket.events.filter(version__gt=version).select_related("actor", "actor_contact"))
+    events = list(
+        ticket.events.filter(version__gt=version).select_related("actor", "actor_contact")
+    )
     items: list[Comment | TicketEvent] = [*comments, *events]
     items.sort(key=lambda item: (item.created_at, item.pk))
     return items
@@ -242,7 +257,9 @@ def account_other_tickets(ticket: Ticket, *, user: User, limit: int = 10) -> lis
 
 def macros_for(user: User) -> QuerySet[Macro]:
     """The user's personal macros and every shared one, most used first."""
-    return Macro.objects.filter(Q(owner__isnull=True) | Q(owner=user)).order_by("-usage_count", "name")
+    return Macro.objects.filter(Q(owner__isnull=True) | Q(owner=user)).order_by(
+        "-usage_count", "name"
+    )
 
 
 def saved_views_for(user: User) -> QuerySet[SavedView]:

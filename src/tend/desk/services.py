@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -123,7 +124,9 @@ def _require_visible(actor: User, ticket: Ticket) -> None:
 
 def _lock(ticket: Ticket) -> Ticket:
     """Re-read the ticket under a row lock so two writers never interleave."""
-    return Ticket.objects.select_for_update().select_related("requester", "account").get(pk=ticket.pk)
+    return (
+        Ticket.objects.select_for_update().select_related("requester", "account").get(pk=ticket.pk)
+    )
 
 
 def _check_version(ticket: Ticket, expected_version: int | None) -> None:
@@ -167,7 +170,10 @@ def _tags_for(names: Iterable[str]) -> list[Tag]:
 def _choice(value: str, choices: Any, field_name: str) -> str:
     if value not in choices.values:
         raise ValidationError(
-            {field_name: _("“%(value)s” is not one of: %(allowed)s.") % {"value": value, "allowed": ", ".join(choices.values)}}
+            {
+                field_name: _("“%(value)s” is not one of: %(allowed)s.")
+                % {"value": value, "allowed": ", ".join(choices.values)}
+            }
         )
     return str(value)
 
@@ -242,7 +248,9 @@ def attachment_validate(upload: UploadedFile) -> str:
 def _attachments_save(ticket: Ticket, comment: Comment, uploads: Sequence[UploadedFile]) -> None:
     for upload in uploads:
         content_type = attachment_validate(upload)
-        filename = re.sub(r"[^\w.\- ]+", "_", (upload.name or "attachment").rsplit("/", 1)[-1])[:200]
+        filename = re.sub(r"[^\w.\- ]+", "_", (upload.name or "attachment").rsplit("/", 1)[-1])[
+            :200
+        ]
         attachment = Attachment(
             ticket=ticket,
             comment=comment,
@@ -279,21 +287,26 @@ def ticket_auto_assign(ticket: Ticket) -> User | None:
         # Read the pointer under a lock: the caller's Team instance may be stale and two
         # tickets arriving together must not both go to the same agent.
         last_id = (
-            Team.objects.select_for_update().filter(pk=team.pk).values_list("last_assignee_id", flat=True).first()
+            Team.objects.select_for_update()
+            .filter(pk=team.pk)
+            .values_list("last_assignee_id", flat=True)
+            .first()
             or 0
         )
         chosen = next((m for m in members if m.pk > last_id), members[0])
         Team.objects.filter(pk=team.pk).update(last_assignee=chosen)
         return chosen
     # Least open tickets: count each candidate's unresolved tickets in one query.
-    chosen = (
+    least_busy: User | None = (
         candidates.annotate(
-            open_count=Count("assigned_tickets", filter=Q(assigned_tickets__status__in=UNRESOLVED_STATUSES))
+            open_count=Count(
+                "assigned_tickets", filter=Q(assigned_tickets__status__in=UNRESOLVED_STATUSES)
+            )
         )
         .order_by("open_count", "id")
         .first()
     )
-    return chosen
+    return least_busy
 
 
 # --- tickets ------------------------------------------------------------------------
@@ -309,7 +322,7 @@ def ticket_create(
     requester_name: str = "",
     channel: str = Channel.WEB,
     priority: str = Priority.NORMAL,
-    type: str = TicketType.QUESTION,  # noqa: A002 - the field's name in the product
+    type: str = TicketType.QUESTION,
     tags: Iterable[str] = (),
     team: Team | None = None,
     assignee: User | None = None,
@@ -331,7 +344,11 @@ def ticket_create(
     _choice(type, TicketType, "type")
     if feature is not None and product_area is None:
         product_area = feature.product_area
-    if feature is not None and product_area is not None and feature.product_area_id != product_area.pk:
+    if (
+        feature is not None
+        and product_area is not None
+        and feature.product_area_id != product_area.pk
+    ):
         raise ValidationError({"feature": _("This feature belongs to another product area.")})
     for upload in attachments:
         attachment_validate(upload)  # refuse before anything is written
@@ -360,7 +377,9 @@ def ticket_create(
     sla.sla_start(ticket, now)
     ticket.save()
     ticket.tags.set(_tags_for(tags))
-    _record(ticket, EventKind.CREATED, actor=actor, contact=None if actor else requester, new=channel)
+    _record(
+        ticket, EventKind.CREATED, actor=actor, contact=None if actor else requester, new=channel
+    )
     if ticket.assignee is not None:
         _record(ticket, EventKind.ASSIGNEE, actor=actor, new=ticket.assignee.display_name)
     comment = Comment.objects.create(
@@ -403,7 +422,7 @@ def _apply_changes(
     now: datetime,
     status: Any = UNSET,
     priority: Any = UNSET,
-    type: Any = UNSET,  # noqa: A002
+    type: Any = UNSET,
     assignee: Any = UNSET,
     team: Any = UNSET,
     tags: Any = UNSET,
@@ -431,8 +450,12 @@ def _apply_changes(
                 )
             if status == Status.CLOSED:
                 raise ValidationError(
-                    {"status": _("Tickets close by themselves %(days)s days after they are solved.")
-                     % {"days": settings.TEND_AUTO_CLOSE_DAYS}}
+                    {
+                        "status": _(
+                            "Tickets close by themselves %(days)s days after they are solved."
+                        )
+                        % {"days": settings.TEND_AUTO_CLOSE_DAYS}
+                    }
                 )
             raise ValidationError({"status": _("A ticket cannot go back to New.")})
         old = ticket.status
@@ -463,14 +486,32 @@ def _apply_changes(
         _record(ticket, EventKind.TEAM, actor=actor, old=_display(ticket.team), new=_display(team))
         ticket.team = team
         changed.append("team")
-        if assignee is UNSET and team is not None and ticket.assignee is not None:
-            if not team.members.filter(pk=ticket.assignee_id).exists():
-                assignee = ticket_auto_assign(ticket)
+        # An assignee who is not in the new team hands the ticket to that team's rotation.
+        if (
+            assignee is UNSET
+            and team is not None
+            and ticket.assignee is not None
+            and not team.members.filter(pk=ticket.assignee_id).exists()
+        ):
+            assignee = ticket_auto_assign(ticket)
 
     if assignee is not UNSET and assignee != ticket.assignee:
-        if assignee is not None and not (assignee.is_active and assignee.has_perm("desk.change_ticket")):
-            raise ValidationError({"assignee": _("%(name)s cannot work on tickets.") % {"name": assignee.display_name}})
-        _record(ticket, EventKind.ASSIGNEE, actor=actor, old=_display(ticket.assignee), new=_display(assignee))
+        if assignee is not None and not (
+            assignee.is_active and assignee.has_perm("desk.change_ticket")
+        ):
+            raise ValidationError(
+                {
+                    "assignee": _("%(name)s cannot work on tickets.")
+                    % {"name": assignee.display_name}
+                }
+            )
+        _record(
+            ticket,
+            EventKind.ASSIGNEE,
+            actor=actor,
+            old=_display(ticket.assignee),
+            new=_display(assignee),
+        )
         ticket.assignee = assignee
         changed.append("assignee")
         if ticket.status == Status.NEW and assignee is not None:
@@ -479,12 +520,22 @@ def _apply_changes(
             _record(ticket, EventKind.STATUS, actor=actor, old=Status.NEW, new=Status.OPEN)
 
     if product_area is not UNSET and product_area != ticket.product_area:
-        _record(ticket, EventKind.PRODUCT_AREA, actor=actor, old=_display(ticket.product_area), new=_display(product_area))
+        _record(
+            ticket,
+            EventKind.PRODUCT_AREA,
+            actor=actor,
+            old=_display(ticket.product_area),
+            new=_display(product_area),
+        )
         ticket.product_area = product_area
         changed.append("product_area")
-        if ticket.feature is not None and (product_area is None or ticket.feature.product_area_id != product_area.pk):
-            if feature is UNSET:
-                feature = None
+        # A feature of the old area no longer applies.
+        if (
+            feature is UNSET
+            and ticket.feature is not None
+            and (product_area is None or ticket.feature.product_area_id != product_area.pk)
+        ):
+            feature = None
 
     if feature is not UNSET and feature != ticket.feature:
         if feature is not None and ticket.product_area_id not in (None, feature.product_area_id):
@@ -492,7 +543,13 @@ def _apply_changes(
         if feature is not None and ticket.product_area_id is None:
             ticket.product_area = feature.product_area
             changed.append("product_area")
-        _record(ticket, EventKind.FEATURE, actor=actor, old=_display(ticket.feature), new=_display(feature))
+        _record(
+            ticket,
+            EventKind.FEATURE,
+            actor=actor,
+            old=_display(ticket.feature),
+            new=_display(feature),
+        )
         ticket.feature = feature
         changed.append("feature")
 
@@ -545,7 +602,7 @@ def ticket_update(
     expected_version: int | None = None,
     status: Any = UNSET,
     priority: Any = UNSET,
-    type: Any = UNSET,  # noqa: A002
+    type: Any = UNSET,
     assignee: Any = UNSET,
     team: Any = UNSET,
     tags: Any = UNSET,
@@ -601,7 +658,10 @@ def tickets_bulk_update(
     from tend.desk.selectors import tickets_visible_to
 
     tickets = list(
-        tickets_visible_to(actor).filter(pk__in=list(ticket_ids)).exclude(status=Status.CLOSED).order_by("pk")
+        tickets_visible_to(actor)
+        .filter(pk__in=list(ticket_ids))
+        .exclude(status=Status.CLOSED)
+        .order_by("pk")
     )
     add, remove = list(add_tags), list(remove_tags)
     for ticket in tickets:
@@ -621,7 +681,9 @@ def tickets_bulk_update(
 
 
 def confirmation_token_make(ticket: Ticket) -> str:
-    return signing.dumps({"t": ticket.pk, "n": ticket.number}, salt=CONFIRM_TOKEN_SALT, compress=True)
+    return signing.dumps(
+        {"t": ticket.pk, "n": ticket.number}, salt=CONFIRM_TOKEN_SALT, compress=True
+    )
 
 
 def confirmation_token_ticket(token: str) -> Ticket:
@@ -641,7 +703,10 @@ def _email_requester_confirmation(ticket_id: int) -> None:
     # The customer reads this in the language the staff UI runs in for now; per-contact
     # language arrives with the email channel.
     with translation.override(settings.LANGUAGE_CODE):
-        subject = _("[#%(n)s] Is your request solved? %(s)s") % {"n": ticket.number, "s": ticket.subject}
+        subject = _("[#%(n)s] Is your request solved? %(s)s") % {
+            "n": ticket.number,
+            "s": ticket.subject,
+        }
         body = _(
             "Hello %(name)s,\n\nWe believe your request #%(n)s “%(s)s” is solved. Please confirm:\n\n"
             "%(url)s\n\nIf you still need help, open the link and tell us, or simply reply.\n"
@@ -651,11 +716,15 @@ def _email_requester_confirmation(ticket_id: int) -> None:
             "s": ticket.subject,
             "url": confirmation_url(ticket),
         }
-    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [ticket.requester.email], fail_silently=True)
+    send_mail(
+        subject, body, settings.DEFAULT_FROM_EMAIL, [ticket.requester.email], fail_silently=True
+    )
 
 
 @transaction.atomic
-def ticket_request_confirmation(*, actor: User, ticket: Ticket, expected_version: int | None = None) -> Ticket:
+def ticket_request_confirmation(
+    *, actor: User, ticket: Ticket, expected_version: int | None = None
+) -> Ticket:
     """Ask the customer whether the ticket is solved; it waits as pending meanwhile."""
     require_perm(actor, "desk.change_ticket")
     _require_visible(actor, ticket)
@@ -681,7 +750,9 @@ def _mark_solved(ticket: Ticket, now: datetime) -> list[str]:
 
 
 @transaction.atomic
-def ticket_solve(*, actor: User, ticket: Ticket, reason: str, expected_version: int | None = None) -> Ticket:
+def ticket_solve(
+    *, actor: User, ticket: Ticket, reason: str, expected_version: int | None = None
+) -> Ticket:
     """Solve without the customer's confirmation; a reason is required, and the
     customer is still asked to confirm before the ticket closes."""
     require_perm(actor, "desk.change_ticket")
@@ -707,7 +778,9 @@ def ticket_solve(*, actor: User, ticket: Ticket, reason: str, expected_version: 
     _save(ticket, [*changed, "unconfirmed_solve_reason", "confirmation_requested_at"], now)
     ticket_id = ticket.pk
     transaction.on_commit(lambda: _email_requester_confirmation(ticket_id))
-    transaction.on_commit(lambda: events.ticket_solved.send(sender=Ticket, ticket_id=ticket_id, confirmed=False))
+    transaction.on_commit(
+        lambda: events.ticket_solved.send(sender=Ticket, ticket_id=ticket_id, confirmed=False)
+    )
     return ticket
 
 
@@ -727,7 +800,9 @@ def ticket_confirm_solution(*, ticket: Ticket) -> Ticket:
     _record(ticket, EventKind.CONFIRMED, contact=ticket.requester)
     _save(ticket, [*changed, "solve_confirmed_at"], now)
     ticket_id = ticket.pk
-    transaction.on_commit(lambda: events.ticket_solved.send(sender=Ticket, ticket_id=ticket_id, confirmed=True))
+    transaction.on_commit(
+        lambda: events.ticket_solved.send(sender=Ticket, ticket_id=ticket_id, confirmed=True)
+    )
     return ticket
 
 
@@ -736,7 +811,11 @@ def tickets_close_solved(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.TEND_AUTO_CLOSE_DAYS)
     closed = 0
-    ids = list(Ticket.objects.filter(status=Status.SOLVED, solved_at__lte=cutoff).values_list("pk", flat=True))
+    ids = list(
+        Ticket.objects.filter(status=Status.SOLVED, solved_at__lte=cutoff).values_list(
+            "pk", flat=True
+        )
+    )
     for ticket_id in ids:
         with transaction.atomic():
             ticket = Ticket.objects.select_for_update().get(pk=ticket_id)
@@ -748,7 +827,9 @@ def tickets_close_solved(*, now: datetime | None = None) -> int:
             ticket.save(update_fields=["status", "closed_at", "version", "updated_at"])
             _record(ticket, EventKind.STATUS, old=Status.SOLVED, new=Status.CLOSED)
             _after_commit_index(ticket)
-            transaction.on_commit(lambda tid=ticket_id: events.ticket_closed.send(sender=Ticket, ticket_id=tid))  # type: ignore[misc]
+            transaction.on_commit(
+                partial(events.ticket_closed.send, sender=Ticket, ticket_id=ticket_id)
+            )
         closed += 1
     return closed
 
@@ -757,10 +838,18 @@ def tickets_close_solved(*, now: datetime | None = None) -> int:
 
 
 def _email_requester_reply(comment_id: int) -> None:
-    comment = Comment.objects.select_related("ticket", "ticket__requester", "author_user").get(pk=comment_id)
+    comment = Comment.objects.select_related("ticket", "ticket__requester", "author_user").get(
+        pk=comment_id
+    )
     ticket = comment.ticket
     subject = f"[#{ticket.number}] {ticket.subject}"
-    send_mail(subject, comment.body, settings.DEFAULT_FROM_EMAIL, [ticket.requester.email], fail_silently=True)
+    send_mail(
+        subject,
+        comment.body,
+        settings.DEFAULT_FROM_EMAIL,
+        [ticket.requester.email],
+        fail_silently=True,
+    )
 
 
 @transaction.atomic
@@ -817,7 +906,11 @@ def comment_add_agent(
         transaction.on_commit(lambda: _email_requester_reply(comment_id))
     transaction.on_commit(
         lambda: events.comment_added.send(
-            sender=Comment, ticket_id=ticket_id, comment_id=comment_id, public=public, from_customer=False
+            sender=Comment,
+            ticket_id=ticket_id,
+            comment_id=comment_id,
+            public=public,
+            from_customer=False,
         )
     )
     return comment
@@ -886,7 +979,11 @@ def comment_add_customer(
     comment_id, ticket_id = comment.pk, ticket.pk
     transaction.on_commit(
         lambda: events.comment_added.send(
-            sender=Comment, ticket_id=ticket_id, comment_id=comment_id, public=True, from_customer=True
+            sender=Comment,
+            ticket_id=ticket_id,
+            comment_id=comment_id,
+            public=True,
+            from_customer=True,
         )
     )
     return comment
@@ -894,7 +991,9 @@ def comment_add_customer(
 
 # --- macros -------------------------------------------------------------------------
 
-MACRO_ACTION_KEYS = frozenset({"status", "priority", "type", "assignee", "team", "add_tags", "remove_tags", "public"})
+MACRO_ACTION_KEYS = frozenset(
+    {"status", "priority", "type", "assignee", "team", "add_tags", "remove_tags", "public"}
+)
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+(?:\.[a-z_]+)?)\s*\}\}")
 
 
@@ -924,7 +1023,9 @@ def _macro_targets(actions: dict[str, Any]) -> dict[str, Any]:
         if actions.get(key):
             out[key] = actions[key]
     if "assignee" in actions:
-        out["assignee"] = User.objects.filter(pk=actions["assignee"]).first() if actions["assignee"] else None
+        out["assignee"] = (
+            User.objects.filter(pk=actions["assignee"]).first() if actions["assignee"] else None
+        )
     if "team" in actions:
         out["team"] = Team.objects.filter(pk=actions["team"]).first() if actions["team"] else None
     out["add_tags"] = list(actions.get("add_tags") or [])
@@ -967,9 +1068,18 @@ def macro_preview(*, actor: User, ticket: Ticket, macro: Macro) -> MacroPreview:
                 old_text, new_text = _display(old_value), _display(new_value)
             changes.append(FieldChange(key, str(label), old_text, new_text))
     current = set(ticket.tags.values_list("name", flat=True))
-    wanted = (current | set(_normalize_tags(targets["add_tags"]))) - set(_normalize_tags(targets["remove_tags"]))
+    wanted = (current | set(_normalize_tags(targets["add_tags"]))) - set(
+        _normalize_tags(targets["remove_tags"])
+    )
     if wanted != current:
-        changes.append(FieldChange("tags", str(_("Tags")), ", ".join(sorted(current)) or "—", ", ".join(sorted(wanted)) or "—"))
+        changes.append(
+            FieldChange(
+                "tags",
+                str(_("Tags")),
+                ", ".join(sorted(current)) or "—",
+                ", ".join(sorted(wanted)) or "—",
+            )
+        )
     return MacroPreview(
         body=macro_render(macro.body, ticket=ticket, agent=actor),
         public=bool(macro.actions.get("public", True)),
@@ -994,12 +1104,16 @@ def _macro_validate(name: str, actions: dict[str, Any]) -> tuple[str, dict[str, 
         raise ValidationError({"actions": _("Actions must be an object.")})
     unknown = set(actions) - MACRO_ACTION_KEYS
     if unknown:
-        raise ValidationError({"actions": _("Unknown actions: %(keys)s") % {"keys": ", ".join(sorted(unknown))}})
+        raise ValidationError(
+            {"actions": _("Unknown actions: %(keys)s") % {"keys": ", ".join(sorted(unknown))}}
+        )
     clean: dict[str, Any] = {}
     if actions.get("status"):
         status = _choice(actions["status"], Status, "status")
         if status not in AGENT_SETTABLE_STATUSES:
-            raise ValidationError({"actions": _("A macro can set the status to open, pending or on-hold.")})
+            raise ValidationError(
+                {"actions": _("A macro can set the status to open, pending or on-hold.")}
+            )
         clean["status"] = status
     if actions.get("priority"):
         clean["priority"] = _choice(actions["priority"], Priority, "priority")
@@ -1022,16 +1136,22 @@ def _macro_validate(name: str, actions: dict[str, Any]) -> tuple[str, dict[str, 
 
 
 @transaction.atomic
-def macro_create(*, actor: User, name: str, body: str, actions: dict[str, Any], shared: bool) -> Macro:
+def macro_create(
+    *, actor: User, name: str, body: str, actions: dict[str, Any], shared: bool
+) -> Macro:
     require_perm(actor, "desk.add_macro")
     if shared:
         require_perm(actor, "desk.manage_shared_macros")
     name, clean = _macro_validate(name, actions)
-    return Macro.objects.create(name=name, body=body or "", actions=clean, owner=None if shared else actor)
+    return Macro.objects.create(
+        name=name, body=body or "", actions=clean, owner=None if shared else actor
+    )
 
 
 @transaction.atomic
-def macro_update(*, actor: User, macro: Macro, name: str, body: str, actions: dict[str, Any]) -> Macro:
+def macro_update(
+    *, actor: User, macro: Macro, name: str, body: str, actions: dict[str, Any]
+) -> Macro:
     require_perm(actor, "desk.change_macro")
     if macro.owner_id is None:
         require_perm(actor, "desk.manage_shared_macros")
@@ -1048,7 +1168,12 @@ def macro_update(*, actor: User, macro: Macro, name: str, body: str, actions: di
 
 @transaction.atomic
 def saved_view_create(
-    *, actor: User, name: str, filters: dict[str, Any], sort: str = "-updated_at", shared: bool = False
+    *,
+    actor: User,
+    name: str,
+    filters: dict[str, Any],
+    sort: str = "-updated_at",
+    shared: bool = False,
 ) -> SavedView:
     from tend.desk.selectors import FILTER_LOOKUPS, SORTS
 
@@ -1060,11 +1185,19 @@ def saved_view_create(
         raise ValidationError({"name": _("A view needs a name.")})
     unknown = set(filters or {}) - set(FILTER_LOOKUPS)
     if unknown:
-        raise ValidationError({"filters": _("Unknown filters: %(keys)s") % {"keys": ", ".join(sorted(unknown))}})
+        raise ValidationError(
+            {"filters": _("Unknown filters: %(keys)s") % {"keys": ", ".join(sorted(unknown))}}
+        )
     if sort not in SORTS:
         raise ValidationError({"sort": _("Unknown sort order.")})
-    clean = {k: (v if isinstance(v, list) else [v]) for k, v in (filters or {}).items() if v not in (None, "", [])}
-    return SavedView.objects.create(name=name[:100], owner=None if shared else actor, filters=clean, sort=sort)
+    clean = {
+        k: (v if isinstance(v, list) else [v])
+        for k, v in (filters or {}).items()
+        if v not in (None, "", [])
+    }
+    return SavedView.objects.create(
+        name=name[:100], owner=None if shared else actor, filters=clean, sort=sort
+    )
 
 
 @transaction.atomic

@@ -67,7 +67,9 @@ class TestTicketCreate:
         assert new_ticket(requester_email="x@elsewhere.com").account is None
 
     def test_description_is_the_first_public_comment_and_created_event_is_recorded(self):
-        ticket = new_ticket(description_html='<p>hi<script>alert(1)</script><a href="javascript:x">l</a></p>')
+        ticket = new_ticket(
+            description_html='<p>hi<script>alert(1)</script><a href="javascript:x">l</a></p>'
+        )
         comment = ticket.comments.get()
         assert comment.public and comment.author_contact == ticket.requester
         assert "<script" not in comment.body_html and "javascript:" not in comment.body_html
@@ -102,19 +104,25 @@ class TestStatusRules:
         ticket = new_ticket(team=team)
         with pytest.raises(ValidationError):
             services.ticket_solve(actor=agent, ticket=ticket, reason="  ")
-        ticket = services.ticket_solve(actor=agent, ticket=ticket, reason="Customer stopped answering")
+        ticket = services.ticket_solve(
+            actor=agent, ticket=ticket, reason="Customer stopped answering"
+        )
         assert ticket.status == Status.SOLVED
         assert ticket.unconfirmed_solve_reason == "Customer stopped answering"
         assert ticket.events.filter(kind=EventKind.SOLVED_UNCONFIRMED).exists()
 
-    def test_request_confirmation_makes_pending_and_emails_a_link_that_solves(self, agent, team, django_capture_on_commit_callbacks):
+    def test_request_confirmation_makes_pending_and_emails_a_link_that_solves(
+        self, agent, team, django_capture_on_commit_callbacks
+    ):
         ticket = new_ticket(team=team)
         with django_capture_on_commit_callbacks(execute=True):
             ticket = services.ticket_request_confirmation(actor=agent, ticket=ticket)
         assert ticket.status == Status.PENDING
         assert len(mail.outbox) == 1 and "/support/confirm/" in mail.outbox[0].body
         token = mail.outbox[0].body.split("/support/confirm/")[1].split("/")[0]
-        confirmed = services.ticket_confirm_solution(ticket=services.confirmation_token_ticket(token))
+        confirmed = services.ticket_confirm_solution(
+            ticket=services.confirmation_token_ticket(token)
+        )
         assert confirmed.status == Status.SOLVED and confirmed.solve_confirmed_at is not None
 
     def test_tampered_confirmation_token_is_refused(self):
@@ -151,7 +159,9 @@ class TestStatusRules:
         with pytest.raises(services.TicketClosedError):
             services.comment_add_agent(actor=agent, ticket=ticket, body="hello?")
         comments_before = ticket.comments.count()
-        comment = services.comment_add_customer(ticket=ticket, contact=ticket.requester, body="It broke again")
+        comment = services.comment_add_customer(
+            ticket=ticket, contact=ticket.requester, body="It broke again"
+        )
         follow_up = comment.ticket
         assert follow_up.pk != ticket.pk and follow_up.follow_up_of == ticket
         assert follow_up.status == Status.NEW and follow_up.number == ticket.number + 1
@@ -172,7 +182,9 @@ class TestConversation:
         ticket = new_ticket(team=team)
         with django_capture_on_commit_callbacks(execute=True):
             reply = services.comment_add_agent(actor=agent, ticket=ticket, body="Try resetting it")
-            note = services.comment_add_agent(actor=agent, ticket=ticket, body="Probably SSO", public=False)
+            note = services.comment_add_agent(
+                actor=agent, ticket=ticket, body="Probably SSO", public=False
+            )
         assert reply.public and not note.public
         assert [m.to for m in mail.outbox] == [["li.wei@acme.cn"]]  # the note is not emailed
         ticket.refresh_from_db()
@@ -183,31 +195,44 @@ class TestConversation:
         settings.MEDIA_ROOT = tmp_path
         ticket = new_ticket(team=team)
         upload = SimpleUploadedFile("screen.png", PNG, content_type="image/png")
-        comment = services.comment_add_agent(actor=agent, ticket=ticket, body="see", attachments=[upload])
+        comment = services.comment_add_agent(
+            actor=agent, ticket=ticket, body="see", attachments=[upload]
+        )
         attachment = comment.attachments.get()
         assert attachment.size == len(PNG) and (tmp_path / attachment.file.name).exists()
 
         settings.MAX_ATTACHMENT_BYTES = 10
         with pytest.raises(ValidationError) as too_big:
             services.comment_add_agent(
-                actor=agent, ticket=ticket, body="big", attachments=[SimpleUploadedFile("b.png", PNG, "image/png")]
+                actor=agent,
+                ticket=ticket,
+                body="big",
+                attachments=[SimpleUploadedFile("b.png", PNG, "image/png")],
             )
         assert "at most" in str(too_big.value)
         settings.MAX_ATTACHMENT_BYTES = 10_000
         with pytest.raises(ValidationError):
             services.comment_add_agent(
-                actor=agent, ticket=ticket, body="x", attachments=[SimpleUploadedFile("a.png", b"MZ\x90\x00", "image/png")]
+                actor=agent,
+                ticket=ticket,
+                body="x",
+                attachments=[SimpleUploadedFile("a.png", b"MZ\x90\x00", "image/png")],
             )
         with pytest.raises(ValidationError):
             services.comment_add_agent(
-                actor=agent, ticket=ticket, body="x", attachments=[SimpleUploadedFile("a.exe", b"MZ", "application/x-msdownload")]
+                actor=agent,
+                ticket=ticket,
+                body="x",
+                attachments=[SimpleUploadedFile("a.exe", b"MZ", "application/x-msdownload")],
             )
         assert Attachment.objects.count() == 1
         assert ticket.comments.count() == 2  # nothing half-written by the refused sends
 
     def test_timeline_records_who_changed_what(self, agent, teammate, team):
         ticket = new_ticket(team=team)
-        services.ticket_update(actor=agent, ticket=ticket, priority="urgent", add_tags=["SSO", "login"])
+        services.ticket_update(
+            actor=agent, ticket=ticket, priority="urgent", add_tags=["SSO", "login"]
+        )
         services.ticket_update(actor=teammate, ticket=ticket, assignee=teammate)
         kinds = [(e.kind, e.actor) for e in ticket.events.all()]
         assert (EventKind.PRIORITY, agent) in kinds
@@ -226,12 +251,16 @@ class TestCollisionGuard:
         seen = ticket.version
         services.comment_add_agent(actor=teammate, ticket=ticket, body="I'm on it")
         with pytest.raises(services.TicketConflict) as conflict:
-            services.comment_add_agent(actor=agent, ticket=ticket, body="Me too", expected_version=seen)
+            services.comment_add_agent(
+                actor=agent, ticket=ticket, body="Me too", expected_version=seen
+            )
         bodies = [getattr(c, "body", None) for c in conflict.value.changes]
         assert "I'm on it" in bodies
         assert ticket.comments.filter(body="Me too").count() == 0
         ticket.refresh_from_db()
-        services.comment_add_agent(actor=agent, ticket=ticket, body="Me too", expected_version=ticket.version)
+        services.comment_add_agent(
+            actor=agent, ticket=ticket, body="Me too", expected_version=ticket.version
+        )
         assert ticket.comments.filter(body="Me too").count() == 1
 
     def test_changes_since_lists_field_changes(self, agent, teammate, team):
@@ -320,7 +349,11 @@ class TestMacros:
     def test_sending_with_a_macro_applies_actions_and_counts_use(self, agent, team):
         ticket = new_ticket(team=team)
         macro = services.macro_create(
-            actor=agent, name="Pending", body="x", actions={"status": "pending", "add_tags": ["m"]}, shared=False
+            actor=agent,
+            name="Pending",
+            body="x",
+            actions={"status": "pending", "add_tags": ["m"]},
+            shared=False,
         )
         services.comment_add_agent(actor=agent, ticket=ticket, body="x", macro=macro)
         ticket.refresh_from_db()
@@ -328,7 +361,9 @@ class TestMacros:
         assert ticket.status == Status.PENDING and macro.usage_count == 1
         assert list(ticket.tags.values_list("name", flat=True)) == ["m"]
 
-    def test_shared_macros_need_a_manager_and_personal_ones_stay_personal(self, agent, teammate, manager, team):
+    def test_shared_macros_need_a_manager_and_personal_ones_stay_personal(
+        self, agent, teammate, manager, team
+    ):
         with pytest.raises(PermissionDenied):
             services.macro_create(actor=agent, name="S", body="", actions={}, shared=True)
         shared = services.macro_create(actor=manager, name="S", body="", actions={}, shared=True)
@@ -340,9 +375,13 @@ class TestMacros:
 
     def test_macro_actions_are_validated(self, manager):
         with pytest.raises(ValidationError):
-            services.macro_create(actor=manager, name="x", body="", actions={"status": "solved"}, shared=True)
+            services.macro_create(
+                actor=manager, name="x", body="", actions={"status": "solved"}, shared=True
+            )
         with pytest.raises(ValidationError):
-            services.macro_create(actor=manager, name="x", body="", actions={"explode": True}, shared=True)
+            services.macro_create(
+                actor=manager, name="x", body="", actions={"explode": True}, shared=True
+            )
         assert Macro.objects.count() == 0
 
 
@@ -351,7 +390,9 @@ class TestQueues:
     def test_queues_and_counts(self, agent, teammate, outsider, team, other_team):
         unassigned = new_ticket(team=team)
         mine = new_ticket(team=team, assignee=agent)
-        pending = services.ticket_update(actor=agent, ticket=new_ticket(team=team, assignee=agent), status="pending")
+        pending = services.ticket_update(
+            actor=agent, ticket=new_ticket(team=team, assignee=agent), status="pending"
+        )
         hidden = new_ticket(team=other_team)
         assert list(queue_tickets(agent, "unassigned")) == [unassigned]
         assert set(queue_tickets(agent, "mine")) == {mine, pending}
@@ -365,7 +406,10 @@ class TestQueues:
         a = new_ticket(team=team, priority="urgent", tags=["billing"])
         new_ticket(team=team, priority="low")
         view = services.saved_view_create(
-            actor=agent, name="Urgent billing", filters={"priority": ["urgent"], "tags": ["billing"]}, sort="-priority"
+            actor=agent,
+            name="Urgent billing",
+            filters={"priority": ["urgent"], "tags": ["billing"]},
+            sort="-priority",
         )
         assert list(tickets_filtered(agent, view.filters, view.sort)) == [a]
         with pytest.raises(ValidationError):

@@ -210,18 +210,29 @@ DEFAULT_FROM_EMAIL = env("TEND_DEFAULT_FROM_EMAIL", "Tend <support@localhost>")
 if EMAIL_URL:
     _mail = urlparse(EMAIL_URL)
     _query = {k: v[-1] for k, v in parse_qs(_mail.query).items()}
-    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    EMAIL_HOST = _mail.hostname or "localhost"
-    EMAIL_PORT = _mail.port or 25
-    EMAIL_HOST_USER = unquote(_mail.username or "")
-    EMAIL_HOST_PASSWORD = unquote(_mail.password or "")
-    EMAIL_USE_TLS = _query.get("tls", "0") in {"1", "true"}
-    EMAIL_USE_SSL = _query.get("ssl", "0") in {"1", "true"}
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": _mail.hostname or "localhost",
+                "port": _mail.port,
+                "username": unquote(_mail.username or "") or None,
+                "password": unquote(_mail.password or "") or None,
+                "use_tls": _query.get("tls", "0") in {"1", "true"} or _mail.scheme == "smtp+tls",
+                "use_ssl": _query.get("ssl", "0") in {"1", "true"} or _mail.scheme == "smtps",
+                "timeout": 30,
+            },
+        }
+    }
 else:
     # With no relay configured, mail lands as files under the data directory so
     # nothing is lost and a demo user can read password-reset links.
-    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
-    EMAIL_FILE_PATH = DATA_DIR / "outbox"
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "OPTIONS": {"file_path": str(DATA_DIR / "outbox")},
+        }
+    }
 
 # --- desk ---------------------------------------------------------------------
 TEND_AUTO_CLOSE_DAYS = envint("TEND_AUTO_CLOSE_DAYS", 4)

@@ -7,6 +7,7 @@ search indexing, email, signals — to ``transaction.on_commit``.
 
 from __future__ import annotations
 
+import logging
 import mimetypes
 import re
 from collections.abc import Iterable, Sequence
@@ -54,6 +55,9 @@ from tend.desk.models import (
 )
 from tend.desk.search import index_ticket
 from tend.desk.selectors import ticket_changes_since, ticket_is_visible
+
+
+logger = logging.getLogger(__name__)
 
 
 class _Unset:
@@ -680,6 +684,15 @@ def tickets_bulk_update(
 # --- solving ------------------------------------------------------------------------
 
 
+def _send_to_requester(subject: str, body: str, address: str) -> None:
+    """Send after commit; a mail relay that is down must not undo the agent's work.
+    (The email channel replaces this with a queued, retried outbox.)"""
+    try:
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [address])
+    except OSError:
+        logger.exception("Could not email %s", address)
+
+
 def confirmation_token_make(ticket: Ticket) -> str:
     return signing.dumps(
         {"t": ticket.pk, "n": ticket.number}, salt=CONFIRM_TOKEN_SALT, compress=True
@@ -716,9 +729,7 @@ def _email_requester_confirmation(ticket_id: int) -> None:
             "s": ticket.subject,
             "url": confirmation_url(ticket),
         }
-    send_mail(
-        subject, body, settings.DEFAULT_FROM_EMAIL, [ticket.requester.email], fail_silently=True
-    )
+    _send_to_requester(subject, body, ticket.requester.email)
 
 
 @transaction.atomic
@@ -843,13 +854,7 @@ def _email_requester_reply(comment_id: int) -> None:
     )
     ticket = comment.ticket
     subject = f"[#{ticket.number}] {ticket.subject}"
-    send_mail(
-        subject,
-        comment.body,
-        settings.DEFAULT_FROM_EMAIL,
-        [ticket.requester.email],
-        fail_silently=True,
-    )
+    _send_to_requester(subject, comment.body, ticket.requester.email)
 
 
 @transaction.atomic

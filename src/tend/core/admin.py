@@ -6,7 +6,10 @@ from tend.core import models
 
 @admin.register(models.User)
 class UserAdmin(DjangoUserAdmin):  # type: ignore[type-arg]
-    fieldsets = (*DjangoUserAdmin.fieldsets, ("Tend", {"fields": ("language", "time_zone", "is_away")}))  # type: ignore[operator]
+    fieldsets = (
+        *(DjangoUserAdmin.fieldsets or ()),
+        ("Tend", {"fields": ("language", "time_zone", "is_away")}),
+    )
 
 
 @admin.register(models.AuditEntry)

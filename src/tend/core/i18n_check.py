@@ -46,8 +46,11 @@ def make() -> int:
     for app_dir in sorted(p for p in ROOT.iterdir() if (p / "apps.py").exists()):
         if not (app_dir / "locale").exists():
             continue
+        # Run through the `tend` script, not `python -m django`: with the app folder as
+        # the working directory its html.py / selectors.py would shadow the stdlib.
         subprocess.run(
-            [sys.executable, "-m", "django", "makemessages", "-l", "zh_Hans", "--no-obsolete"],
+            [str(Path(sys.executable).with_name("tend")), "makemessages", "-l", "zh_Hans",
+             "--no-obsolete", "-i", "tests/*"],
             cwd=app_dir,
             env=env,
             check=True,

@@ -47,7 +47,7 @@ class BusinessCalendar(models.Model):
 
     name = models.CharField(_("name"), max_length=100, unique=True)
     time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
-    weekly_hours = models.JSONField(_("weekly hours"), default=dict)
+    weekly_hours = models.JSONField(_("weekly hours"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("business calendar")

@@ -145,6 +145,11 @@ class SLAPolicy(models.Model):
     class Meta:
         verbose_name = _("SLA policy")
         verbose_name_plural = _("SLA policies")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=models.Q(is_default=True), name="slapolicy_one_default"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -13,6 +13,12 @@ from tend.core.models import User
 from tend.core.roles import Role, assign_role
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):  # type: ignore[no-untyped-def]
+    # Real hashing costs ~2 s per staff user; tests are about permissions, not hashing.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def make_staff(username: str, role: Role, **extra: object) -> User:
     user = User.objects.create_user(
         username=username, email=f"{username}@tend.test", password="correct horse battery", **extra

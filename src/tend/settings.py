@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "crontask",
     "channels",
+    "ninja",
     "tend.core",
     "tend.crm",
     "tend.desk",
@@ -238,6 +239,9 @@ else:
 TEND_AUTO_CLOSE_DAYS = envint("TEND_AUTO_CLOSE_DAYS", 4)
 TEND_SUPPORT_RATE_PER_IP = envint("TEND_SUPPORT_RATE_PER_IP", 10)
 TEND_SUPPORT_RATE_PER_EMAIL = envint("TEND_SUPPORT_RATE_PER_EMAIL", 5)
+# How many reverse proxies put their address in X-Forwarded-For; 0 trusts none, so a
+# client cannot dodge rate limits with a forged header.
+TEND_TRUSTED_PROXY_COUNT = envint("TEND_TRUSTED_PROXY_COUNT", 0)
 
 LOGGING = {
     "version": 1,

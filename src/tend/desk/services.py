@@ -56,7 +56,6 @@ from tend.desk.models import (
 from tend.desk.search import index_ticket
 from tend.desk.selectors import ticket_changes_since, ticket_is_visible
 
-
 logger = logging.getLogger(__name__)
 
 
@@ -128,8 +127,11 @@ def _require_visible(actor: User, ticket: Ticket) -> None:
 
 def _lock(ticket: Ticket) -> Ticket:
     """Re-read the ticket under a row lock so two writers never interleave."""
+    # of=("self",): PostgreSQL refuses FOR UPDATE on the nullable side of the account join.
     return (
-        Ticket.objects.select_for_update().select_related("requester", "account").get(pk=ticket.pk)
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("requester", "account")
+        .get(pk=ticket.pk)
     )
 
 
@@ -354,6 +356,12 @@ def ticket_create(
         and feature.product_area_id != product_area.pk
     ):
         raise ValidationError({"feature": _("This feature belongs to another product area.")})
+    if assignee is not None and not (
+        assignee.is_active and assignee.has_perm("desk.change_ticket")
+    ):
+        raise ValidationError(
+            {"assignee": _("%(name)s cannot work on tickets.") % {"name": assignee.display_name}}
+        )
     for upload in attachments:
         attachment_validate(upload)  # refuse before anything is written
 

@@ -45,7 +45,9 @@ def chromium():  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def page(chromium, live_server) -> Iterator:  # type: ignore[no-untyped-def]
-    context = chromium.new_context(base_url=live_server.url, locale="en-US", viewport={"width": 1360, "height": 900})
+    context = chromium.new_context(
+        base_url=live_server.url, locale="en-US", viewport={"width": 1360, "height": 900}
+    )
     context.set_default_timeout(15_000)
     page = context.new_page()
     yield page

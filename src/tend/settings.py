@@ -143,6 +143,8 @@ AUTH_USER_MODEL = "core.User"
 # --- background jobs, realtime -----------------------------------------------
 REDIS_URL = env("TEND_REDIS_URL", "")
 if REDIS_URL:
+    # django-tasks-rq refuses to start unless django_rq is an installed app.
+    INSTALLED_APPS.append("django_rq")
     TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
     RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600}}
     CHANNEL_LAYERS = {

@@ -5,4 +5,4 @@ from django.utils.translation import gettext_lazy as _
 class CrmConfig(AppConfig):
     name = "tend.crm"
     label = "crm"
-    verbose_name = _("Crm")
+    verbose_name = _("CRM")

@@ -26,6 +26,7 @@ from django.db.models import Count, F, Q
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from tend.core.html import sanitize_html
 from tend.core.models import Sequence as Counter
@@ -463,8 +464,10 @@ def _apply_changes(
             if status == Status.CLOSED:
                 raise ValidationError(
                     {
-                        "status": _(
-                            "Tickets close by themselves %(days)s days after they are solved."
+                        "status": ngettext(
+                            "Tickets close by themselves %(days)s day after they are solved.",
+                            "Tickets close by themselves %(days)s days after they are solved.",
+                            settings.TEND_AUTO_CLOSE_DAYS,
                         )
                         % {"days": settings.TEND_AUTO_CLOSE_DAYS}
                     }

@@ -5,4 +5,4 @@ from django.utils.translation import gettext_lazy as _
 class WebConfig(AppConfig):
     name = "tend.web"
     label = "web"
-    verbose_name = _("Web")
+    verbose_name = _("Staff UI")

@@ -13,9 +13,15 @@ def _ensure_roles(sender: AppConfig, **kwargs: Any) -> None:
     with_models = [c for c in apps.get_app_configs() if c.models_module is not None]
     if sender.label != with_models[-1].label:
         return
+    from django.db import connections
+
     from tend.core.roles import ensure_role_groups
+    from tend.core.search.schema import schema_create
 
     ensure_role_groups()
+    # A later migration that alters SearchDocument makes SQLite rebuild the table,
+    # which drops the full-text sync triggers; put back whatever is missing.
+    schema_create(connections[kwargs.get("using", "default")])
 
 
 class CoreConfig(AppConfig):

@@ -147,7 +147,9 @@ class SLAPolicy(models.Model):
         verbose_name_plural = _("SLA policies")
         constraints = [
             models.UniqueConstraint(
-                fields=["is_default"], condition=models.Q(is_default=True), name="slapolicy_one_default"
+                fields=["is_default"],
+                condition=models.Q(is_default=True),
+                name="slapolicy_one_default",
             )
         ]
 

@@ -19,7 +19,9 @@ def test_role_permissions(admin_user, manager, agent, readonly):
     assert manager.has_perm("desk.view_all_tickets") and not agent.has_perm("desk.view_all_tickets")
     assert agent.has_perm("desk.change_ticket") and not readonly.has_perm("desk.change_ticket")
     assert readonly.has_perm("desk.view_ticket")
-    assert manager.has_perm("desk.manage_shared_macros") and not agent.has_perm("desk.manage_shared_macros")
+    assert manager.has_perm("desk.manage_shared_macros") and not agent.has_perm(
+        "desk.manage_shared_macros"
+    )
 
 
 @pytest.mark.django_db

@@ -60,8 +60,18 @@ ALLOWED_ATTRIBUTES = {
 URL_SCHEMES = {"http", "https", "mailto", "cid"}
 
 
+def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
+    # A remote image in a customer's email would load the moment an agent opens the
+    # ticket, telling the sender who read it, when, and from which address. Only
+    # inline (cid:) images survive; they are served from Tend itself.
+    if tag == "img" and attribute == "src" and not value.lower().startswith("cid:"):
+        return None
+    return value
+
+
 def sanitize_html(html: str) -> str:
-    """Return ``html`` with everything that could run or restyle the page removed."""
+    """Return ``html`` with everything that could run, restyle the page or call home
+    removed."""
     if not html:
         return ""
     return nh3.clean(
@@ -70,4 +80,5 @@ def sanitize_html(html: str) -> str:
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes=URL_SCHEMES,
         link_rel="noopener noreferrer nofollow",
+        attribute_filter=_keep_attribute,
     )

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
+from django.db.models.functions import Lower
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from tend.core.commit import after_commit
 from tend.core.models import User
 from tend.core.roles import require_perm
+from tend.crm import events
 from tend.crm.models import Account, AccountDomain, Contact
 from tend.crm.search import index_account, index_contact
 
@@ -25,6 +31,12 @@ def normalize_email(email: str) -> str:
             {"email": _("“%(email)s” is not a valid email address.") % {"email": email}}
         ) from None
     return cleaned
+
+
+def contacts_by_email(address: str) -> QuerySet[Contact]:
+    """Contacts with this address in any case. Compares Lower(email) so PostgreSQL can
+    use the unique index on Lower(email) (email__iexact becomes UPPER() and scans)."""
+    return Contact.objects.alias(email_lower=Lower("email")).filter(email_lower=address.lower())
 
 
 def account_for_email(email: str) -> Account | None:
@@ -45,13 +57,13 @@ def contact_for_email(*, email: str, name: str = "") -> Contact:
     """The contact for an address, created on first contact and tied to the account
     whose domain matches. Case-insensitive: "Li@X.cn" and "li@x.cn" are one person."""
     address = normalize_email(email)
-    contact = Contact.objects.filter(email__iexact=address).first()
+    contact = contacts_by_email(address).first()
     if contact is not None:
         if name and not contact.name:
             contact.name = name.strip()[:200]
             contact.save(update_fields=["name", "updated_at"])
             contact_id = contact.pk
-            transaction.on_commit(lambda: index_contact(contact_id))
+            after_commit(lambda: index_contact(contact_id))
         return contact
     try:
         with transaction.atomic():
@@ -60,8 +72,8 @@ def contact_for_email(*, email: str, name: str = "") -> Contact:
             )
     except IntegrityError:
         # Another request created the same contact a moment ago.
-        return Contact.objects.get(email__iexact=address)
-    transaction.on_commit(lambda: index_contact(contact.pk))
+        return contacts_by_email(address).get()
+    after_commit(lambda: index_contact(contact.pk))
     return contact
 
 
@@ -85,16 +97,42 @@ def account_create(
                 % {"d": ", ".join(taken)}
             }
         )
-    account = Account.objects.create(name=name[:200], external_id=external_id.strip()[:100])
-    AccountDomain.objects.bulk_create(
-        [AccountDomain(account=account, domain=d) for d in clean_domains]
-    )
-    # Contacts who wrote before their company became an account join it now.
+    try:
+        with transaction.atomic():
+            account = Account.objects.create(name=name[:200], external_id=external_id.strip()[:100])
+            AccountDomain.objects.bulk_create(
+                [AccountDomain(account=account, domain=d) for d in clean_domains]
+            )
+    except IntegrityError:
+        # Another request claimed one of these domains a moment ago.
+        raise ValidationError(
+            {
+                "domains": _("These domains already belong to another account: %(d)s")
+                % {"d": ", ".join(clean_domains)}
+            }
+        ) from None
+    # Contacts who wrote before their company became an account join it now — from the
+    # domain itself or a subdomain, as account_for_email matches — with their tickets.
+    joined: list[int] = []
     for domain in clean_domains:
-        Contact.objects.filter(account__isnull=True, email__iendswith="@" + domain).update(
-            account=account
+        joined += Contact.objects.filter(
+            Q(email__iendswith="@" + domain) | Q(email__iendswith="." + domain),
+            account__isnull=True,
+        ).values_list("pk", flat=True)
+    if joined:
+        Contact.objects.filter(pk__in=joined).update(account=account, updated_at=timezone.now())
+        for contact_id in joined:
+            after_commit(partial(index_contact, contact_id))
+        # The desk moves their tickets along (crm sits below desk and cannot import it).
+        after_commit(
+            partial(
+                events.contacts_joined_account.send,
+                sender=Account,
+                account_id=account.pk,
+                contact_ids=joined,
+            )
         )
-    transaction.on_commit(lambda: index_account(account.pk))
+    after_commit(lambda: index_account(account.pk))
     return account
 
 
@@ -105,12 +143,12 @@ def contact_create(
     if actor is not None:
         require_perm(actor, "crm.add_contact")
     address = normalize_email(email)
-    if Contact.objects.filter(email__iexact=address).exists():
+    if contacts_by_email(address).exists():
         raise ValidationError({"email": _("A contact with this email address already exists.")})
     contact = Contact.objects.create(
         email=address,
         name=(name or "").strip()[:200],
         account=account or account_for_email(address),
     )
-    transaction.on_commit(lambda: index_contact(contact.pk))
+    after_commit(lambda: index_contact(contact.pk))
     return contact

@@ -6,3 +6,11 @@ class DeskConfig(AppConfig):
     name = "tend.desk"
     label = "desk"
     verbose_name = _("Desk")
+
+    def ready(self) -> None:
+        from tend.crm.events import contacts_joined_account
+        from tend.desk import receivers
+
+        contacts_joined_account.connect(
+            receivers.tickets_follow_contacts_to_account, dispatch_uid="desk-contacts-joined"
+        )

@@ -8,10 +8,11 @@ and tickets assigned to them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Value
+from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -109,8 +110,16 @@ def _queue_q(user: User, slug: str) -> Q:
     raise KeyError(slug)
 
 
+# The next SLA deadline of a ticket: whichever of its first-response and resolution
+# due times comes first; tickets with neither sort last on every database.
+FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
+NEXT_DUE = Least(
+    Coalesce("first_response_due_at", Value(FAR_FUTURE)),
+    Coalesce("resolution_due_at", Value(FAR_FUTURE)),
+)
+
 QUEUE_ORDER = {
-    "sla": ("resolution_due_at", "first_response_due_at", "-number"),
+    "sla": ("sla_next_due", "-number"),
     "solved": ("-solved_at",),
 }
 
@@ -121,6 +130,8 @@ def queue_tickets(user: User, queue: str) -> QuerySet[Ticket]:
         raise KeyError(queue)
     qs = tickets_visible_to(user).filter(_queue_q(user, queue))
     order = QUEUE_ORDER.get(queue, ("-updated_at", "-number"))
+    if "sla_next_due" in order:
+        qs = qs.annotate(sla_next_due=NEXT_DUE)
     return qs.select_related(*LIST_RELATED).prefetch_related("tags").order_by(*order)
 
 
@@ -139,7 +150,7 @@ SORTS: dict[str, tuple[str, ...]] = {
     "created_at": ("created_at", "number"),
     "-priority": ("-priority_rank", "-updated_at"),
     "priority": ("priority_rank", "-updated_at"),
-    "sla_due": ("resolution_due_at", "-number"),
+    "sla_due": ("sla_next_due", "-number"),
     "-number": ("-number",),
     "number": ("number",),
 }
@@ -203,6 +214,8 @@ def tickets_filtered(
             )
         )
     order = SORTS.get(sort, SORTS["-updated_at"])
+    if "sla_next_due" in order:
+        qs = qs.annotate(sla_next_due=NEXT_DUE)
     return qs.select_related(*LIST_RELATED).prefetch_related("tags").order_by(*order)
 
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -28,6 +29,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from tend.core.commit import after_commit
 from tend.core.html import sanitize_html
 from tend.core.models import Sequence as Counter
 from tend.core.models import User
@@ -154,7 +156,7 @@ def _check_not_closed(ticket: Ticket) -> None:
 
 def _after_commit_index(ticket: Ticket) -> None:
     ticket_id = ticket.pk
-    transaction.on_commit(lambda: index_ticket(ticket_id))
+    after_commit(lambda: index_ticket(ticket_id))
 
 
 def _normalize_tags(names: Iterable[str]) -> list[str]:
@@ -231,7 +233,9 @@ def attachment_validate(upload: UploadedFile) -> str:
         raise ValidationError(_("“%(name)s” is empty.") % {"name": name}, code="empty")
     declared = (upload.content_type or "").split(";")[0].strip().lower()
     guessed = (mimetypes.guess_type(name)[0] or "").lower()
-    content_type = declared if declared and declared != "application/octet-stream" else guessed
+    # The extension decides: it is what the agent's computer will use to open the file
+    # when downloaded, so "invoice.html" declared as a Word file is still HTML.
+    content_type = guessed or (declared if not Path(name).suffix else "")
     if content_type not in ALLOWED_CONTENT_TYPES:
         raise ValidationError(
             _("Files of type “%(type)s” (%(name)s) are not accepted.")
@@ -306,8 +310,11 @@ def ticket_auto_assign(ticket: Ticket) -> User | None:
     # Least open tickets: count each candidate's unresolved tickets in one query.
     least_busy: User | None = (
         candidates.annotate(
+            # distinct: the permission joins above multiply each ticket row.
             open_count=Count(
-                "assigned_tickets", filter=Q(assigned_tickets__status__in=UNRESOLVED_STATUSES)
+                "assigned_tickets",
+                filter=Q(assigned_tickets__status__in=UNRESOLVED_STATUSES),
+                distinct=True,
             )
         )
         .order_by("open_count", "id")
@@ -387,6 +394,8 @@ def ticket_create(
     )
     if assignee is None and team is not None:
         ticket.assignee = ticket_auto_assign(ticket)
+        if ticket.assignee is not None:
+            ticket.status = Status.OPEN  # as when an agent assigns it by hand
     sla.sla_start(ticket, now)
     ticket.save()
     ticket.tags.set(_tags_for(tags))
@@ -408,7 +417,7 @@ def ticket_create(
     _attachments_save(ticket, comment, attachments)
     _after_commit_index(ticket)
     ticket_id = ticket.pk
-    transaction.on_commit(lambda: events.ticket_created.send(sender=Ticket, ticket_id=ticket_id))
+    after_commit(lambda: events.ticket_created.send(sender=Ticket, ticket_id=ticket_id))
     return ticket
 
 
@@ -481,6 +490,11 @@ def _apply_changes(
             ticket.solve_confirmed_at = None
             ticket.unconfirmed_solve_reason = ""
             changed += ["solved_at", "solve_confirmed_at", "unconfirmed_solve_reason"]
+        if old in (Status.PENDING, Status.SOLVED) and ticket.confirmation_requested_at:
+            # Back at work: the "is it solved?" question is withdrawn, so an old link
+            # in the customer's mailbox can no longer solve the ticket.
+            ticket.confirmation_requested_at = None
+            changed.append("confirmation_requested_at")
         changed += ["status", *sla.sla_on_status_change(ticket, old, now)]
         _record(ticket, EventKind.STATUS, actor=actor, old=old, new=status)
 
@@ -501,14 +515,16 @@ def _apply_changes(
         _record(ticket, EventKind.TEAM, actor=actor, old=_display(ticket.team), new=_display(team))
         ticket.team = team
         changed.append("team")
-        # An assignee who is not in the new team hands the ticket to that team's rotation.
+        # An unassigned ticket, or one whose assignee is not in the new team, goes to
+        # that team's rotation (nobody, for a manually assigned team).
         if (
             assignee is UNSET
             and team is not None
-            and ticket.assignee is not None
-            and not team.members.filter(pk=ticket.assignee_id).exists()
+            and (ticket.assignee is None or not team.members.filter(pk=ticket.assignee_id).exists())
         ):
-            assignee = ticket_auto_assign(ticket)
+            picked = ticket_auto_assign(ticket)
+            if picked is not None or ticket.assignee is not None:
+                assignee = picked
 
     if assignee is not UNSET and assignee != ticket.assignee:
         if assignee is not None and not (
@@ -760,7 +776,7 @@ def ticket_request_confirmation(
     _record(ticket, EventKind.CONFIRMATION_REQUESTED, actor=actor)
     _save(ticket, [*changed, "confirmation_requested_at"], now)
     ticket_id = ticket.pk
-    transaction.on_commit(lambda: _email_requester_confirmation(ticket_id))
+    after_commit(lambda: _email_requester_confirmation(ticket_id))
     return ticket
 
 
@@ -799,8 +815,8 @@ def ticket_solve(
     _record(ticket, EventKind.SOLVED_UNCONFIRMED, actor=actor, new=reason[:300])
     _save(ticket, [*changed, "unconfirmed_solve_reason", "confirmation_requested_at"], now)
     ticket_id = ticket.pk
-    transaction.on_commit(lambda: _email_requester_confirmation(ticket_id))
-    transaction.on_commit(
+    after_commit(lambda: _email_requester_confirmation(ticket_id))
+    after_commit(
         lambda: events.ticket_solved.send(sender=Ticket, ticket_id=ticket_id, confirmed=False)
     )
     return ticket
@@ -811,6 +827,17 @@ def ticket_confirm_solution(*, ticket: Ticket) -> Ticket:
     """The customer says the problem is solved."""
     ticket = _lock(ticket)
     _check_not_closed(ticket)
+    if ticket.confirmation_requested_at is None or ticket.status not in (
+        Status.PENDING,
+        Status.SOLVED,
+    ):
+        raise ValidationError(
+            _(
+                "This request was reopened after we asked, so there is nothing to confirm "
+                "now. If you still need help, tell us below."
+            ),
+            code="not_asked",
+        )
     _begin(ticket)
     now = timezone.now()
     changed: list[str] = []
@@ -822,7 +849,7 @@ def ticket_confirm_solution(*, ticket: Ticket) -> Ticket:
     _record(ticket, EventKind.CONFIRMED, contact=ticket.requester)
     _save(ticket, [*changed, "solve_confirmed_at"], now)
     ticket_id = ticket.pk
-    transaction.on_commit(
+    after_commit(
         lambda: events.ticket_solved.send(sender=Ticket, ticket_id=ticket_id, confirmed=True)
     )
     return ticket
@@ -841,17 +868,19 @@ def tickets_close_solved(*, now: datetime | None = None) -> int:
     for ticket_id in ids:
         with transaction.atomic():
             ticket = Ticket.objects.select_for_update().get(pk=ticket_id)
-            if ticket.status != Status.SOLVED:
-                continue  # reopened since we listed it
+            if (
+                ticket.status != Status.SOLVED
+                or ticket.solved_at is None
+                or ticket.solved_at > cutoff
+            ):
+                continue  # reopened (and perhaps solved again) since we listed it
             ticket.status = Status.CLOSED
             ticket.closed_at = now
             ticket.version += 1
             ticket.save(update_fields=["status", "closed_at", "version", "updated_at"])
             _record(ticket, EventKind.STATUS, old=Status.SOLVED, new=Status.CLOSED)
             _after_commit_index(ticket)
-            transaction.on_commit(
-                partial(events.ticket_closed.send, sender=Ticket, ticket_id=ticket_id)
-            )
+            after_commit(partial(events.ticket_closed.send, sender=Ticket, ticket_id=ticket_id))
         closed += 1
     return closed
 
@@ -879,6 +908,7 @@ def comment_add_agent(
     expected_version: int | None = None,
     status: Any = UNSET,
     macro: Macro | None = None,
+    channel: str = Channel.WEB,
 ) -> Comment:
     """An agent's public reply or internal note, optionally applying a macro's actions
     and setting the status in the same step."""
@@ -901,7 +931,13 @@ def comment_add_agent(
     if public:
         if status is UNSET and ticket.status == Status.NEW:
             status = Status.OPEN
-        if ticket.assignee is None and "assignee" not in changed:
+        # Whoever answers an unassigned ticket takes it — unless it belongs (perhaps
+        # since this very macro) to a team they are not in.
+        if (
+            ticket.assignee is None
+            and "assignee" not in changed
+            and (ticket.team is None or ticket.team.members.filter(pk=actor.pk).exists())
+        ):
             changed += _apply_changes(ticket, actor=actor, now=now, assignee=actor)
         if ticket.first_responded_at is None:
             changed += ["first_responded_at", *sla.sla_on_first_response(ticket, now)]
@@ -913,14 +949,14 @@ def comment_add_agent(
         author_user=actor,
         public=public,
         body=body,
-        channel=Channel.WEB,
+        channel=_choice(channel, Channel, "channel"),
         ticket_version=ticket.version,
     )
     _attachments_save(ticket, comment, attachments)
     comment_id, ticket_id = comment.pk, ticket.pk
     if public:
-        transaction.on_commit(lambda: _email_requester_reply(comment_id))
-    transaction.on_commit(
+        after_commit(lambda: _email_requester_reply(comment_id))
+    after_commit(
         lambda: events.comment_added.send(
             sender=Comment,
             ticket_id=ticket_id,
@@ -978,7 +1014,14 @@ def comment_add_customer(
         ticket.solved_at = None
         ticket.solve_confirmed_at = None
         ticket.unconfirmed_solve_reason = ""
-        changed += ["status", "solved_at", "solve_confirmed_at", "unconfirmed_solve_reason"]
+        ticket.confirmation_requested_at = None
+        changed += [
+            "status",
+            "solved_at",
+            "solve_confirmed_at",
+            "unconfirmed_solve_reason",
+            "confirmation_requested_at",
+        ]
         changed += sla.sla_on_status_change(ticket, old, now)
         _record(ticket, EventKind.REOPENED, contact=contact, old=old, new=Status.OPEN)
     _save(ticket, changed, now)
@@ -993,7 +1036,7 @@ def comment_add_customer(
     )
     _attachments_save(ticket, comment, attachments)
     comment_id, ticket_id = comment.pk, ticket.pk
-    transaction.on_commit(
+    after_commit(
         lambda: events.comment_added.send(
             sender=Comment,
             ticket_id=ticket_id,

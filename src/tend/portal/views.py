@@ -210,7 +210,10 @@ def _render_confirm(
     context = {
         "ticket": ticket,
         "form": form,
-        "solved": ticket.status in (Status.SOLVED, Status.CLOSED),
+        # Solved and confirmed, or no longer asked (reopened since): no "yes" button.
+        "solved": ticket.status == Status.SOLVED and ticket.solve_confirmed_at is not None,
+        "asked": ticket.confirmation_requested_at is not None
+        and ticket.status in (Status.PENDING, Status.SOLVED),
         "closed": ticket.status == Status.CLOSED,
     }
     return render(request, "portal/confirm.html", context, status=status)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -38,6 +39,7 @@ from tend.desk.selectors import (
     requester_other_tickets,
     ticket_changes_since,
     ticket_for_user,
+    ticket_is_visible,
     ticket_timeline,
 )
 from tend.web.forms_ticket import ComposerForm, TicketCreateForm, TicketFieldsForm, parse_tags
@@ -195,6 +197,26 @@ def _reload_ticket(request: HttpRequest, ticket: Ticket) -> Ticket:
     return _ticket_or_404(request, ticket.number)
 
 
+def _moved_away(request: HttpRequest, ticket: Ticket) -> HttpResponse | None:
+    """After a write that moved the ticket out of the agent's sight (a team change, a
+    macro), say so and go back to the queues instead of answering 404 for work that
+    was saved."""
+    user = request.user
+    assert isinstance(user, User)
+    if ticket_is_visible(user, Ticket.objects.get(pk=ticket.pk)):
+        return None
+    messages.info(
+        request,
+        _("Saved. Ticket #%(n)s now belongs to a team you are not in.") % {"n": ticket.number},
+    )
+    url = reverse("web:queue_default")
+    if _is_htmx(request):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)
+
+
 # ---------------------------------------------------------------- the page
 
 
@@ -232,6 +254,9 @@ def ticket_fields(request: HttpRequest, number: int) -> HttpResponse:
             return _fields_failed(request, ticket, form, errors=_error_messages(exc), status=409)
         except ValidationError as exc:
             return _fields_failed(request, ticket, form, errors=_error_messages(exc), status=400)
+    moved = _moved_away(request, ticket)
+    if moved is not None:
+        return moved
     if not _is_htmx(request):
         return redirect("web:ticket", number=ticket.number)
     ticket = _reload_ticket(request, ticket)
@@ -330,7 +355,7 @@ def ticket_comment(request: HttpRequest, number: int) -> HttpResponse:
                     kwargs["status"] = data["status"]
                 if macro is not None:
                     kwargs["macro"] = macro
-                services.comment_add_agent(
+                comment = services.comment_add_agent(
                     actor=user,
                     ticket=ticket,
                     body=body,
@@ -340,7 +365,9 @@ def ticket_comment(request: HttpRequest, number: int) -> HttpResponse:
                     **kwargs,
                 )
                 # The comment passed the version check; what follows belongs to it.
-                ticket = _reload_ticket(request, ticket)
+                # (No visibility re-check here: a macro may have moved the ticket to
+                # another team, and the reply must still be saved.)
+                ticket = comment.ticket
                 version = ticket.version
             if action == "confirm":
                 services.ticket_request_confirmation(
@@ -367,6 +394,9 @@ def ticket_comment(request: HttpRequest, number: int) -> HttpResponse:
         return _composer_failed(request, ticket, form, errors=_error_messages(exc), status=409)
     except ValidationError as exc:
         return _composer_failed(request, ticket, form, errors=_error_messages(exc), status=400)
+    moved = _moved_away(request, ticket)
+    if moved is not None:
+        return moved
     if not _is_htmx(request):
         return redirect(reverse("web:ticket", kwargs={"number": number}) + "#composer")
     ticket = _reload_ticket(request, ticket)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Query, Router
@@ -79,7 +80,7 @@ def contact_list(request: HttpRequest, filters: Query[ContactFilters]) -> dict[s
     reject_unknown_params(request, ContactFilters)
     qs = contacts_visible_to(request_user(request)).order_by("name", "email", "id")
     if filters.email:
-        qs = qs.filter(email__iexact=filters.email.strip())
+        qs = qs.alias(email_lower=Lower("email")).filter(email_lower=filters.email.strip().lower())
     if filters.external_id is not None:
         qs = qs.filter(external_id=filters.external_id)
     if filters.account is not None:

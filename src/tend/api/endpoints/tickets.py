@@ -231,6 +231,7 @@ def comment_post(request: HttpRequest, ticket_id: int, payload: CommentIn) -> Wi
             public=payload.public,
             status=payload.status if payload.status is not None else UNSET,
             expected_version=payload.expected_version,
+            channel=Channel.API,
         )
     comment = (
         Comment.objects.select_related("author_user", "author_contact")

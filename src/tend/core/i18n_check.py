@@ -34,10 +34,18 @@ def check() -> int:
             if missing or "fuzzy" in entry.flags:
                 problems += 1
                 print(f"{po_path.relative_to(ROOT)}: untranslated: {entry.msgid!r}")
+        # Compare contents, not modification times: a fresh clone gives every file
+        # the time of checkout.
         mo_path = po_path.with_suffix(".mo")
-        if not mo_path.exists() or mo_path.stat().st_mtime < po_path.stat().st_mtime - 1:
+        wanted = {e.msgid: e.msgstr or e.msgstr_plural.get(0, "") for e in po.translated_entries()}
+        compiled = (
+            {e.msgid: e.msgstr or e.msgstr_plural.get(0, "") for e in polib.mofile(str(mo_path))}
+            if mo_path.exists()
+            else {}
+        )
+        if any(compiled.get(msgid) != msgstr for msgid, msgstr in wanted.items()):
             problems += 1
-            print(f"{po_path.relative_to(ROOT)}: .mo missing or older than .po (run make messages)")
+            print(f"{po_path.relative_to(ROOT)}: .mo missing or out of date (run make messages)")
     return 1 if problems else 0
 
 

@@ -272,6 +272,8 @@ class Ticket(TimeStampedModel):
         permissions = [("view_all_tickets", "Can see tickets of every team")]
         indexes = [
             models.Index(fields=["status", "-updated_at"], name="ticket_status_recent"),
+            # Newest-first lists, and the "anything changed?" probe of cached counts.
+            models.Index(fields=["-updated_at", "-number"], name="ticket_recent"),
             models.Index(fields=["assignee", "status"], name="ticket_assignee_status"),
             models.Index(fields=["team", "status"], name="ticket_team_status"),
         ]

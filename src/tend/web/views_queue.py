@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Page
 from django.db.models import QuerySet
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -32,6 +32,7 @@ from tend.desk.models import Status, Ticket
 from tend.desk.search import search_everything
 from tend.desk.selectors import (
     QUEUES,
+    TicketPaginator,
     queue_tickets,
     saved_views_for,
     tickets_filtered,
@@ -85,7 +86,7 @@ def _errors_to_messages(request: HttpRequest, *forms: Form) -> None:
 
 
 def _page(request: HttpRequest, tickets: QuerySet[Ticket]) -> Page:
-    return Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
+    return TicketPaginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
 
 
 def _render_list(

@@ -15,7 +15,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 from tend.desk.models import Priority, Status, Ticket
-from tend.desk.selectors import QUEUES, queue_counts, saved_views_for
+from tend.desk.selectors import QUEUES, queue_counts_cached, saved_views_for
 from tend.desk.sla import sla_state
 
 register = template.Library()
@@ -70,7 +70,7 @@ def staff_sidebar(context: template.Context) -> dict[str, Any]:
     for view in views:
         view.url = reverse("web:saved_view", args=[view.pk])  # type: ignore[attr-defined]
     return {
-        "queues": queue_links(request.path, queue_counts(user)),
+        "queues": queue_links(request.path, queue_counts_cached(user)),
         "saved_views": views,
         "current_path": request.path,
         "can_build_view": user.has_perm("desk.add_savedview"),

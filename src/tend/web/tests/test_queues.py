@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -144,6 +145,9 @@ def test_queue_query_count_does_not_grow_with_rows(client, agent, team):
     client.force_login(agent)
     client.get(reverse("web:queue", args=["mine"]))  # warm per-process caches
 
+    # The sidebar's counts are cached until a ticket changes; start both measurements
+    # from an empty cache so they do the same work apart from the rows.
+    cache.clear()
     with CaptureQueriesContext(connection) as few:
         response = client.get(reverse("web:queue", args=["mine"]))
     assert len(response.context["page"].object_list) == 5
@@ -151,12 +155,14 @@ def test_queue_query_count_does_not_grow_with_rows(client, agent, team):
 
     for i in range(5, 50):
         new_ticket(f"Ticket {i}", team=team, assignee=agent, tags=["vip", f"t{i}"])
+    cache.clear()
     with CaptureQueriesContext(connection) as many:
         response = client.get(reverse("web:queue", args=["mine"]))
     assert len(response.context["page"].object_list) == 50
 
     assert len(many) == len(few), [q["sql"] for q in many.captured_queries]
-    assert len(many) <= 20
+    # Cold cache: 7 queue counts and the cache write are in here; a warm page is ~14.
+    assert len(many) <= 30
 
 
 def test_queue_pages_fifty_rows_at_a_time(client, agent, team):

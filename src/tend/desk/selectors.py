@@ -152,6 +152,13 @@ class TicketPaginator(Paginator):  # type: ignore[type-arg]
     the contacts and read a million tickets to show fifty.
     """
 
+    def __init__(self, *args: Any, known_count: int | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if known_count is not None:
+            # A queue's size is already counted (and cached) for the sidebar; counting
+            # thousands of open tickets again for the page title would double the work.
+            self.__dict__["count"] = known_count
+
     def page(self, number: int | str) -> Page:  # type: ignore[type-arg]
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page

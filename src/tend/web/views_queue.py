@@ -33,6 +33,7 @@ from tend.desk.search import search_everything
 from tend.desk.selectors import (
     QUEUES,
     TicketPaginator,
+    queue_counts_cached,
     queue_tickets,
     saved_views_for,
     tickets_filtered,
@@ -85,19 +86,24 @@ def _errors_to_messages(request: HttpRequest, *forms: Form) -> None:
                 messages.error(request, str(error))
 
 
-def _page(request: HttpRequest, tickets: QuerySet[Ticket]) -> Page:
-    return TicketPaginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
+def _page(request: HttpRequest, tickets: QuerySet[Ticket], count: int | None = None) -> Page:
+    return TicketPaginator(tickets, PAGE_SIZE, known_count=count).get_page(request.GET.get("page"))
 
 
 def _render_list(
-    request: HttpRequest, tickets: QuerySet[Ticket], *, title: str, **extra: Any
+    request: HttpRequest,
+    tickets: QuerySet[Ticket],
+    *,
+    title: str,
+    count: int | None = None,
+    **extra: Any,
 ) -> HttpResponse:
     """The ticket table page shared by queues, saved views and ad-hoc filters."""
     user = _user(request)
     can_bulk = user.has_perm("desk.change_ticket")
     context = {
         "title": title,
-        "page": _page(request, tickets),
+        "page": _page(request, tickets, count),
         "can_bulk": can_bulk,
         "bulk_form": BulkActionForm(auto_id="bulk-%s") if can_bulk else None,
         "here": request.get_full_path(),
@@ -122,8 +128,15 @@ def queue_default(request: HttpRequest) -> HttpResponse:
 def queue(request: HttpRequest, slug: str) -> HttpResponse:
     if slug not in QUEUES:
         raise Http404
-    tickets = queue_tickets(_user(request), slug)
-    return _render_list(request, tickets, title=str(QUEUES[slug].label), queue_slug=slug)
+    user = _user(request)
+    tickets = queue_tickets(user, slug)
+    return _render_list(
+        request,
+        tickets,
+        title=str(QUEUES[slug].label),
+        count=queue_counts_cached(user)[slug],
+        queue_slug=slug,
+    )
 
 
 @login_required

@@ -125,3 +125,24 @@ def sla_cell(ticket: Ticket) -> SafeString:
     if not parts:
         return format_html('<span class="muted">{}</span>', "—")
     return format_html(" ".join(["{}"] * len(parts)), *parts)
+
+
+_SLOT = "0000000000"
+
+
+@register.simple_tag
+def row_url_patterns() -> dict[str, str]:
+    """URL patterns for the links in every row of a ticket table, reversed once.
+
+    Reversing three URLs for each of fifty rows was a tenth of the queue page's time;
+    `{{ patterns.ticket|fill:ticket.number }}` puts the id into a pattern instead."""
+    return {
+        "ticket": reverse("web:ticket", args=[int(_SLOT)]).replace("/0/", f"/{_SLOT}/"),
+        "contact": reverse("web:contact", args=[int(_SLOT)]).replace("/0/", f"/{_SLOT}/"),
+        "account": reverse("web:account", args=[int(_SLOT)]).replace("/0/", f"/{_SLOT}/"),
+    }
+
+
+@register.filter
+def fill(pattern: str, value: object) -> str:
+    return pattern.replace(_SLOT, str(value))

@@ -27,6 +27,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from tend.core.models import User
+from tend.core.ratelimit import client_ip, rate_limit_hit
 from tend.crm.selectors import accounts_visible_to, contacts_visible_to
 from tend.desk.models import Status, Ticket
 from tend.desk.search import search_everything
@@ -369,18 +370,62 @@ class PasswordResetView(auth_views.PasswordResetView):
     success_url = reverse_lazy("web:password_reset_done")
 
     def form_valid(self, form: Any) -> HttpResponse:
+        email = form.cleaned_data.get("email", "").lower()
+        wait = _throttled(
+            self.request,
+            [f"reset:ip:{client_ip(self.request)}", f"reset:email:{email}"],
+            RESET_REQUESTS,
+            60 * 60,
+        )
+        if wait:
+            # Answer as if sent: the page must not tell who has an account, and the
+            # mailbox owner gets no more than RESET_REQUESTS mails an hour.
+            return redirect(self.get_success_url())
         self.extra_email_context = {"base_url": settings.BASE_URL}
         return super().form_valid(form)
 
 
+# Sign-in attempts per client address and per user name, per 15 minutes; reset
+# requests per address and per email, per hour. Enough for a person who mistypes,
+# too few for password guessing or flooding someone's inbox.
+LOGIN_ATTEMPTS = 20
+RESET_REQUESTS = 5
+
+
+def _throttled(request: HttpRequest, keys: list[str], limit: int, window: int) -> int:
+    """Count an attempt under each key; seconds to wait if any is over its limit."""
+    waits = [rate_limit_hit(key, limit, window).retry_after for key in keys]
+    return max(waits)
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        username = (request.POST.get("username") or "").strip().lower()[:150]
+        wait = _throttled(
+            request,
+            [f"login:ip:{client_ip(request)}", f"login:user:{username}"],
+            LOGIN_ATTEMPTS,
+            15 * 60,
+        )
+        if wait:
+            form = self.get_form()
+            form.errors.clear()
+            form.add_error(
+                None,
+                _("Too many sign-in attempts. Try again in %(minutes)s minutes.")
+                % {"minutes": max(1, round(wait / 60))},
+            )
+            response = self.render_to_response(self.get_context_data(form=form), status=429)
+            response["Retry-After"] = str(wait)
+            return response
+        return super().post(request, *args, **kwargs)
+
+
 auth_urlpatterns = [
-    path(
-        "login/",
-        auth_views.LoginView.as_view(
-            template_name="registration/login.html", redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
+    path("login/", LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password-reset/", PasswordResetView.as_view(), name="password_reset"),
     path(

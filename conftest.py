@@ -7,6 +7,9 @@ through the real role machinery.
 
 from __future__ import annotations
 
+import copy
+import uuid
+
 import pytest
 
 from tend.core.models import User
@@ -17,6 +20,18 @@ from tend.core.roles import Role, assign_role
 def _fast_password_hashing(settings):  # type: ignore[no-untyped-def]
     # Real hashing costs ~2 s per staff user; tests are about permissions, not hashing.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(settings):  # type: ignore[no-untyped-def]
+    # The database rolls back after each test but a Redis cache does not: give every
+    # test its own key prefix so rate-limit counters and cached counts never leak
+    # between tests (or between xdist workers sharing one Redis).
+    caches = copy.deepcopy(settings.CACHES)
+    prefix = f"test-{uuid.uuid4().hex}"
+    for config in caches.values():
+        config["KEY_PREFIX"] = prefix
+    settings.CACHES = caches
 
 
 def make_staff(username: str, role: Role, **extra: object) -> User:

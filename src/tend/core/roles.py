@@ -35,6 +35,19 @@ _VIEW = ["view_"]
 _ALL = ["view_", "add_", "change_", "delete_"]
 _WRITE = ["view_", "add_", "change_"]
 
+# What everyone who works tickets (CSM, Agent) may do on the desk.
+_DESK_WORKER = {
+    "ticket": _WRITE,
+    "comment": _WRITE,
+    "attachment": _WRITE,
+    "macro": _WRITE,
+    "savedview": _WRITE,
+    "team": _VIEW,
+    "tag": _WRITE,
+    "productarea": _VIEW,
+    "feature": _VIEW,
+}
+
 # app label -> model -> verbs, per role. "desk.view_all_tickets" lifts team scoping.
 ROLE_PERMISSIONS: dict[Role, dict[str, dict[str, list[str]]]] = {
     Role.MANAGER: {
@@ -58,31 +71,11 @@ ROLE_PERMISSIONS: dict[Role, dict[str, dict[str, list[str]]]] = {
         "core": {m: _ALL for m in ["businesscalendar", "holiday"]},
     },
     Role.CSM: {
-        "desk": {
-            "ticket": _WRITE,
-            "comment": _WRITE,
-            "attachment": _WRITE,
-            "macro": _WRITE,
-            "savedview": _WRITE,
-            "team": _VIEW,
-            "tag": _WRITE,
-            "productarea": _VIEW,
-            "feature": _VIEW,
-        },
+        "desk": _DESK_WORKER,
         "crm": {m: _WRITE for m in ["account", "contact", "accountdomain"]},
     },
     Role.AGENT: {
-        "desk": {
-            "ticket": _WRITE,
-            "comment": _WRITE,
-            "attachment": _WRITE,
-            "macro": _WRITE,
-            "savedview": _WRITE,
-            "team": _VIEW,
-            "tag": _WRITE,
-            "productarea": _VIEW,
-            "feature": _VIEW,
-        },
+        "desk": _DESK_WORKER,
         "crm": {"account": _VIEW, "contact": _WRITE, "accountdomain": _VIEW},
     },
     Role.READ_ONLY: {

@@ -196,6 +196,9 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 # --- files --------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+# WhiteNoise serves app static files through the finders; it only wants the folder
+# to exist (and warns on every process start otherwise).
+STATIC_ROOT.mkdir(exist_ok=True)
 MEDIA_URL = "/media/"
 MEDIA_ROOT = DATA_DIR / "media"
 STORAGES = {

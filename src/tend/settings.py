@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "tend.core",
     "tend.crm",
     "tend.desk",
+    "tend.mail",
     "tend.portal",
     "tend.web",
     "tend.api",

@@ -365,6 +365,7 @@ class EventKind(models.TextChoices):
     FOLLOW_UP = "follow_up", _("Follow-up created")
     MACRO = "macro", _("Macro applied")
     SLA_BREACH = "sla_breach", _("SLA breached")
+    FLAGGED = "flagged", _("Flagged for review")
 
 
 class TicketEvent(models.Model):

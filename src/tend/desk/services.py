@@ -88,6 +88,7 @@ class TicketClosedError(ValidationError):
 
 # Statuses an agent may set directly; solving goes through ticket_solve or the
 # customer's confirmation, closing through the scheduled auto-close.
+NEEDS_REVIEW_TAG = "needs_review"
 AGENT_SETTABLE_STATUSES = frozenset({Status.OPEN, Status.PENDING, Status.ON_HOLD})
 CONFIRM_TOKEN_SALT = "tend.desk.confirm-solution"
 CONFIRM_TOKEN_MAX_AGE = timedelta(days=60)
@@ -671,6 +672,26 @@ def ticket_update(
     else:
         ticket.version -= 1  # nothing changed, nothing saved
     return ticket
+
+
+@transaction.atomic
+def ticket_flag_for_review(*, ticket: Ticket, reason: str) -> None:
+    """Tag a ticket "needs_review" on the system's behalf (no staff actor: e.g. an email
+    the parser could not read), with the reason in the timeline."""
+    ticket = _lock(ticket)
+    current = set(ticket.tags.values_list("name", flat=True))
+    if NEEDS_REVIEW_TAG in current:
+        return
+    _begin(ticket)
+    ticket.tags.add(*_tags_for([NEEDS_REVIEW_TAG]))
+    _record(
+        ticket,
+        EventKind.TAGS,
+        old=", ".join(sorted(current)),
+        new=", ".join(sorted({*current, NEEDS_REVIEW_TAG})),
+    )
+    _record(ticket, EventKind.FLAGGED, new=reason[:300])
+    _save(ticket, [], timezone.now())
 
 
 @transaction.atomic

@@ -131,3 +131,14 @@ def test_new_account_takes_in_earlier_contacts_and_their_tickets(
 def test_contact_lookup_ignores_case():
     first = contact_for_email(email="Mixed.Case@Example.com")
     assert contact_for_email(email="mixed.case@example.COM") == first
+
+
+@pytest.mark.django_db
+def test_system_flag_for_review_tags_once_and_explains_in_the_timeline():
+    ticket = new_ticket()
+    services.ticket_flag_for_review(ticket=ticket, reason="Unreadable email")
+    services.ticket_flag_for_review(ticket=ticket, reason="Unreadable email")
+    ticket.refresh_from_db()
+    assert list(ticket.tags.values_list("name", flat=True)) == ["needs_review"]
+    flagged = ticket.events.filter(kind="flagged")
+    assert flagged.count() == 1 and flagged.get().new_value == "Unreadable email"

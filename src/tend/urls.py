@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from tend.api.ingest_email import ingest_email
 from tend.core.views import healthz
 
 urlpatterns = [
@@ -9,6 +10,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include("tend.api.urls")),
+    path("ingest/email", ingest_email, name="ingest_email"),
     path("", include("tend.portal.urls")),
     path("", include("tend.web.urls")),
 ]

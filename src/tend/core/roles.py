@@ -35,6 +35,19 @@ _VIEW = ["view_"]
 _ALL = ["view_", "add_", "change_", "delete_"]
 _WRITE = ["view_", "add_", "change_"]
 
+# The desk's everyday models (SLA configuration is the Manager's alone).
+_DESK_MODELS = [
+    "ticket",
+    "comment",
+    "attachment",
+    "macro",
+    "savedview",
+    "team",
+    "tag",
+    "productarea",
+    "feature",
+]
+
 # What everyone who works tickets (CSM, Agent) may do on the desk.
 _DESK_WORKER = {
     "ticket": _WRITE,
@@ -51,22 +64,7 @@ _DESK_WORKER = {
 # app label -> model -> verbs, per role. "desk.view_all_tickets" lifts team scoping.
 ROLE_PERMISSIONS: dict[Role, dict[str, dict[str, list[str]]]] = {
     Role.MANAGER: {
-        "desk": {
-            m: _ALL
-            for m in [
-                "ticket",
-                "comment",
-                "attachment",
-                "macro",
-                "savedview",
-                "team",
-                "tag",
-                "productarea",
-                "feature",
-                "slapolicy",
-                "slatarget",
-            ]
-        },
+        "desk": {m: _ALL for m in [*_DESK_MODELS, "slapolicy", "slatarget"]},
         "crm": {m: _ALL for m in ["account", "contact", "accountdomain"]},
         "core": {m: _ALL for m in ["businesscalendar", "holiday"]},
     },
@@ -79,20 +77,7 @@ ROLE_PERMISSIONS: dict[Role, dict[str, dict[str, list[str]]]] = {
         "crm": {"account": _VIEW, "contact": _WRITE, "accountdomain": _VIEW},
     },
     Role.READ_ONLY: {
-        "desk": {
-            m: _VIEW
-            for m in [
-                "ticket",
-                "comment",
-                "attachment",
-                "macro",
-                "savedview",
-                "team",
-                "tag",
-                "productarea",
-                "feature",
-            ]
-        },
+        "desk": {m: _VIEW for m in _DESK_MODELS},
         "crm": {m: _VIEW for m in ["account", "contact", "accountdomain"]},
     },
 }

@@ -63,12 +63,10 @@ class FeatureChoiceField(forms.ModelChoiceField):
         return f"{obj.product_area.name} / {obj.name}"
 
 
-class TicketFieldsForm(forms.Form):
-    """The header's field editor. Every field is optional: a missing one keeps its value."""
+class TicketClassificationForm(forms.Form):
+    """Who works a ticket and what it is about: the fields the header editor and the
+    new-ticket form share."""
 
-    status = forms.ChoiceField(label=_("Status"), required=False)
-    priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices, required=False)
-    type = forms.ChoiceField(label=_("Type"), choices=TicketType.choices, required=False)
     assignee = UserChoiceField(
         label=_("Assignee"),
         queryset=User.objects.none(),
@@ -93,6 +91,29 @@ class TicketFieldsForm(forms.Form):
         max_length=1000,
         help_text=_("Separate tags with commas."),
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = assignable_users()  # type: ignore[attr-defined]
+
+
+class TicketFieldsForm(TicketClassificationForm):
+    """The header's field editor. Every field is optional: a missing one keeps its value."""
+
+    field_order = [
+        "status",
+        "priority",
+        "type",
+        "assignee",
+        "team",
+        "product_area",
+        "feature",
+        "tags",
+    ]
+
+    status = forms.ChoiceField(label=_("Status"), required=False)
+    priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices, required=False)
+    type = forms.ChoiceField(label=_("Type"), choices=TicketType.choices, required=False)
     expected_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
     # Set only by the "Apply anyway" button of the collision warning.
     confirm_version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
@@ -118,7 +139,6 @@ class TicketFieldsForm(forms.Form):
         status_field = self.fields["status"]
         assert isinstance(status_field, forms.ChoiceField)
         status_field.choices = [(s.value, s.label) for s in statuses]
-        self.fields["assignee"].queryset = assignable_users()  # type: ignore[attr-defined]
         self.fields["feature"].widget.attrs["data-product-area-filter"] = "1"
 
     def changed_values(self) -> dict[str, Any]:
@@ -181,7 +201,7 @@ class ComposerForm(forms.Form):
         return int(data.get("confirm_version") or data["expected_version"])
 
 
-class TicketCreateForm(forms.Form):
+class TicketCreateForm(TicketClassificationForm):
     requester_email = forms.EmailField(label=_("Requester email"))
     requester_name = forms.CharField(label=_("Requester name"), required=False, max_length=200)
     subject = forms.CharField(label=_("Subject"), max_length=300)
@@ -197,31 +217,6 @@ class TicketCreateForm(forms.Form):
     type = forms.ChoiceField(
         label=_("Type"), choices=TicketType.choices, initial=TicketType.QUESTION
     )
-    team = forms.ModelChoiceField(
-        label=_("Team"), queryset=Team.objects.all(), required=False, empty_label=_("No team")
-    )
-    assignee = UserChoiceField(
-        label=_("Assignee"),
-        queryset=User.objects.none(),
-        required=False,
-        empty_label=_("Unassigned"),
-    )
-    product_area = forms.ModelChoiceField(
-        label=_("Product area"), queryset=ProductArea.objects.all(), required=False, empty_label="—"
-    )
-    feature = FeatureChoiceField(
-        label=_("Feature"),
-        queryset=Feature.objects.select_related("product_area"),
-        required=False,
-        empty_label="—",
-    )
-    tags = forms.CharField(
-        label=_("Tags"), required=False, max_length=1000, help_text=_("Separate tags with commas.")
-    )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = assignable_users()  # type: ignore[attr-defined]
 
 
 class MacroForm(forms.Form):

@@ -15,6 +15,9 @@ import pytest
 from tend.core.models import User
 from tend.core.roles import Role, assign_role
 
+# `deliver_mail`: sends what the outbox queued, so tests can read mail.outbox.
+pytest_plugins = ["tend.mail.tests.fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):  # type: ignore[no-untyped-def]
@@ -32,6 +35,17 @@ def _isolated_cache(settings):  # type: ignore[no-untyped-def]
     for config in caches.values():
         config["KEY_PREFIX"] = prefix
     settings.CACHES = caches
+
+
+@pytest.fixture(autouse=True)
+def _default_language():  # type: ignore[no-untyped-def]
+    # A request in Chinese leaves its language active on the thread (LocaleMiddleware
+    # activates, nothing deactivates); the next test in that process must not inherit it.
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 def make_staff(username: str, role: Role, **extra: object) -> User:

@@ -5,11 +5,15 @@ database under bench/data/, builds the search index, then measures server-side t
 of the agent queue page and of searches. The same newest ``--peer-tickets`` tickets
 are loaded into django-helpdesk (a separate virtualenv under bench/peers/) and its
 ticket list and search are measured in the same run, so the Tend ÷ peer ratios compare
-like with like on this machine. Results go to docs/benchmarks.md and bench/results/.
+like with like on this machine. Then the email ingest benchmark (mail_ingest.py): a
+seeded 10,000-message Maildir into a fresh Tend database and into django-helpdesk.
+Results go to docs/benchmarks.md and bench/results/.
 
-    python bench/run.py                       # 1,000,000 tickets, peer with 100,000
+    python bench/run.py                       # 1,000,000 tickets, peer with 100,000; mail
     python bench/run.py --tickets 200000 --reuse
     python bench/run.py --tickets 20000 --peer-tickets 5000 --iterations 30   # quick
+    python bench/run.py --only mail           # just the email ingest (also: --mail)
+    python bench/run.py --only pages          # just the pages (also: --no-mail)
 """
 
 from __future__ import annotations
@@ -36,6 +40,12 @@ DOCS = ROOT / "docs" / "benchmarks.md"
 
 # Budgets from the performance requirements (milliseconds, p95).
 BUDGETS = {"queue": 100.0, "search_rare_en": 50.0, "search_zh": 50.0, "search_common": 300.0}
+
+
+def mail_ingest_budget() -> float:
+    import mail_ingest
+
+    return mail_ingest.BUDGET_PER_SECOND
 
 
 def say(message: str) -> None:
@@ -76,7 +86,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="generate (and index) the data, measure nothing",
     )
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--only",
+        choices=["pages", "mail"],
+        help="run one part: the pages (queue, search) or the email ingest",
+    )
+    parser.add_argument("--mail", action="store_true", help="same as --only mail")
+    parser.add_argument("--no-mail", action="store_true", help="same as --only pages")
+    parser.add_argument(
+        "--mail-count", type=int, default=10_000, help="messages in the email ingest Maildir"
+    )
+    parser.add_argument(
+        "--mail-no-peer", action="store_true", help="email ingest without django-helpdesk"
+    )
+    args = parser.parse_args(argv)
+    if args.mail:
+        args.only = "mail"
+    elif args.no_mail:
+        args.only = "pages"
+    return args
 
 
 def setup_django(data_dir: Path) -> None:
@@ -284,15 +312,50 @@ def report(
     return "\n".join(lines)
 
 
-def write_docs(table: str) -> None:
-    intro = DOCS.read_text().split("<!-- results -->")[0] if DOCS.exists() else ""
-    if not intro:
-        intro = "# Benchmarks\n\n"
-    DOCS.write_text(intro.rstrip() + "\n\n<!-- results -->\n" + table + "\n")
+PAGES_MARK = "<!-- results -->"
+MAIL_MARK = "<!-- mail-results -->"
+
+
+def write_docs(table: str | None = None, mail: str | None = None) -> None:
+    """Replace the pages results (below PAGES_MARK) and/or the email ingest results
+    (below MAIL_MARK); a part not given keeps what the last run wrote."""
+    text = DOCS.read_text() if DOCS.exists() else ""
+    intro, _, rest = text.partition(PAGES_MARK)
+    old_table, _, old_mail = rest.partition(MAIL_MARK)
+    intro = intro.rstrip() or "# Benchmarks"
+    table = table if table is not None else old_table.strip()
+    mail = mail if mail is not None else old_mail.strip()
+    DOCS.write_text(f"{intro}\n\n{PAGES_MARK}\n{table.strip()}\n\n{MAIL_MARK}\n{mail.strip()}\n")
+
+
+def run_mail(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    import mail_ingest
+
+    say(f"email ingest: {args.mail_count:,} messages")
+    results = mail_ingest.run(args.mail_count, peer=not args.mail_no_peer)
+    command = "python bench/run.py " + " ".join(sys.argv[1:])
+    text = mail_ingest.report(results, command.strip())
+    return results, text
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.only == "mail":
+        sys.path.insert(0, str(BENCH))
+        mail, mail_text = run_mail(args)
+        print("\n" + mail_text + "\n")
+        results_dir = BENCH / "results"
+        results_dir.mkdir(exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        (results_dir / f"{stamp}-mail-{args.mail_count}.json").write_text(
+            json.dumps({"args": vars(args), "mail": mail}, indent=2)
+        )
+        if not args.no_docs:
+            write_docs(mail=mail_text)
+            say(f"results written to {DOCS.relative_to(ROOT)}")
+        if mail["tend"]["per_second"] < mail_ingest_budget():
+            say("over budget: mail ingest")
+        return 0
     data_dir, facts = prepare_tend(args.tickets, args.reuse, args.reindex)
     if args.generate_only:
         return 0
@@ -309,16 +372,26 @@ def main(argv: list[str] | None = None) -> int:
         )
     table = report(args, facts, tend, peer)
     print("\n" + table + "\n")
+    mail, mail_text = None, None
+    if args.only != "pages":
+        # After the pages, so the ingest's CPU load does not disturb their timings.
+        mail, mail_text = run_mail(args)
+        print("\n" + mail_text + "\n")
     results_dir = BENCH / "results"
     results_dir.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     (results_dir / f"{stamp}-{args.tickets}.json").write_text(
-        json.dumps({"args": vars(args), "facts": facts, "tend": tend, "peer": peer}, indent=2)
+        json.dumps(
+            {"args": vars(args), "facts": facts, "tend": tend, "peer": peer, "mail": mail},
+            indent=2,
+        )
     )
     if not args.no_docs:
-        write_docs(table)
+        write_docs(table, mail_text)
         say(f"results written to {DOCS.relative_to(ROOT)}")
     failed = [case for case, budget in BUDGETS.items() if tend[case]["p95_ms"] > budget]
+    if mail and mail["tend"]["per_second"] < mail_ingest_budget():
+        failed.append("mail ingest")
     if failed:
         say("over budget: " + ", ".join(failed))
     return 0

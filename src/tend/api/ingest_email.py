@@ -2,13 +2,14 @@
 
 The body is the message itself (any content type; `message/rfc822` is customary),
 authenticated with an API token as `Authorization: Bearer <token>`. The raw bytes are
-stored before anything else, so a message is never lost to a parsing bug; processing
-is idempotent, so a forwarder that retries makes no second ticket.
+stored before anything else, so a message is never lost to a parsing bug, and the
+answer is 202 {"id", "status", "ticket"} at once: a worker processes the message
+(idempotently, so a forwarder that retries makes no second ticket). The envelope
+recipient, when the MTA passes it as `?recipient=support@example.com` (repeatable),
+picks the mailbox; otherwise the Delivered-To/To/Cc headers do.
 """
 
 from __future__ import annotations
-
-import logging
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -19,9 +20,7 @@ from django.views.decorators.http import require_POST
 
 from tend.api.services import token_authenticate
 from tend.mail.models import Via
-from tend.mail.services import inbound_process, inbound_store
-
-logger = logging.getLogger(__name__)
+from tend.mail.services import inbound_store
 
 # Big enough for a message with a few attachments; the desk's attachment cap applies
 # to each file inside it.
@@ -65,20 +64,18 @@ def ingest_email(request: HttpRequest) -> JsonResponse:
             },
             status=413,
         )
-    # Stored and committed first: whatever happens next, the message is kept.
+    recipients = request.GET.getlist("recipient")
+    # Stored and committed first: whatever happens next, the message is kept. The
+    # answer does not wait for processing (a worker does that), so an MTA's delivery
+    # takes milliseconds and a slow or broken message cannot time it out into a retry.
     with transaction.atomic():
-        inbound = inbound_store(raw=raw, via=Via.HTTP)
-    try:
-        inbound = inbound_process(message_id=inbound.pk)
-    except Exception:
-        # Kept as "received"; processing is idempotent and can be retried.
-        logger.exception("Processing inbound message %s failed", inbound.pk)
-        return JsonResponse({"id": inbound.pk, "status": inbound.status}, status=202)
+        inbound = inbound_store(raw=raw, via=Via.HTTP, recipients=recipients)
     return JsonResponse(
         {
             "id": inbound.pk,
             "status": inbound.status,
-            "ticket": inbound.ticket.number if inbound.ticket else None,
+            # Known only when the same message was posted before and processed.
+            "ticket": inbound.ticket.number if inbound.ticket_id and inbound.ticket else None,
         },
         status=202,
     )

@@ -6,7 +6,7 @@ from ninja import NinjaAPI
 from ninja.operation import Operation
 
 from tend.api.auth import BearerToken
-from tend.api.endpoints import crm, search, tickets
+from tend.api.endpoints import crm, mailboxes, search, tickets
 from tend.api.errors import install_error_handlers
 
 DESCRIPTION = """
@@ -41,3 +41,4 @@ install_error_handlers(api)
 api.add_router("", tickets.router)
 api.add_router("", crm.router)
 api.add_router("", search.router)
+api.add_router("", mailboxes.router)

@@ -49,6 +49,10 @@ class Contact(TimeStampedModel):
         related_name="contacts",
     )
     external_id = models.CharField(_("external id"), max_length=100, blank=True, db_index=True)
+    # Set when mail to this address bounced (a delivery status notification arrived);
+    # staff see a warning until someone clears it or the customer writes again.
+    email_bounced_at = models.DateTimeField(_("email bounced"), null=True, blank=True)
+    email_bounce_reason = models.CharField(_("bounce reason"), max_length=500, blank=True)
 
     class Meta:
         verbose_name = _("contact")

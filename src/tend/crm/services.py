@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from functools import partial
 
 from django.core.exceptions import ValidationError
@@ -152,3 +153,19 @@ def contact_create(
     )
     after_commit(lambda: index_contact(contact.pk))
     return contact
+
+
+def contact_mark_bounced(*, email: str, reason: str, when: datetime | None = None) -> int:
+    """Flag every contact with this address as undeliverable; returns how many."""
+    return contacts_by_email(email).update(
+        email_bounced_at=when or timezone.now(), email_bounce_reason=reason[:500]
+    )
+
+
+def contact_clear_bounce(*, email: str) -> int:
+    """Mail arrived from this address, so it works again."""
+    return (
+        contacts_by_email(email)
+        .filter(email_bounced_at__isnull=False)
+        .update(email_bounced_at=None, email_bounce_reason="")
+    )

@@ -48,6 +48,8 @@ from tend.desk.models import (
 )
 from tend.desk.search import index_tickets_bulk
 from tend.desk.sla import sla_policy_create
+from tend.mail.mailboxes import mailbox_create
+from tend.mail.models import Mailbox
 
 # Accounts made by the seeder carry this external-id prefix; finding one means the
 # demo is already there, which makes seeding idempotent.
@@ -101,6 +103,8 @@ class DemoSummary:
 
 
 Progress = Callable[[str], None]
+
+DEMO_MAILBOX = "support@tend-demo.example"
 
 
 def demo_exists() -> bool:
@@ -179,7 +183,21 @@ class _Seeder:
         _accounts, contacts = self.customers()
         self.tickets(users, teams, policy, clock, features, tags, contacts)
         self.macros_and_views(users, teams, areas)
+        self.mailbox(teams)
         return self.summary
+
+    def mailbox(self, teams: dict[str, Team]) -> None:
+        """support@ for the built-in SMTP receiver (`tend run` listens on 2525)."""
+        if Mailbox.objects.filter(address__iexact=DEMO_MAILBOX).exists():
+            return
+        mailbox_create(
+            actor=None,
+            address=DEMO_MAILBOX,
+            name="Tend Demo Support",
+            default_team=teams.get(names.TEAM_SUPPORT),
+            auto_acknowledge=True,
+        )
+        self.say(f"mailbox: {DEMO_MAILBOX} (mail to it via SMTP on port 2525)")
 
     # -- staff ------------------------------------------------------------------------
 

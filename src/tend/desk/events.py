@@ -9,3 +9,6 @@ ticket_created = Signal()  # ticket_id
 ticket_solved = Signal()  # ticket_id, confirmed: bool
 ticket_closed = Signal()  # ticket_id
 comment_added = Signal()  # ticket_id, comment_id, public: bool, from_customer: bool
+# Sent INSIDE the transaction (the outbox row must commit with the reply):
+# ticket_id, comment_id (None for notices), kind ("reply" | "notice"), subject, body.
+customer_email = Signal()

@@ -366,6 +366,7 @@ class EventKind(models.TextChoices):
     MACRO = "macro", _("Macro applied")
     SLA_BREACH = "sla_breach", _("SLA breached")
     FLAGGED = "flagged", _("Flagged for review")
+    BOUNCED = "bounced", _("Email bounced")
 
 
 class TicketEvent(models.Model):

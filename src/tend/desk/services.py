@@ -21,8 +21,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.core.mail import send_mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, F, Q
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone, translation
@@ -98,10 +97,26 @@ CONFIRM_TOKEN_MAX_AGE = timedelta(days=60)
 
 
 def _next_ticket_number() -> int:
-    """Sequential, gap-free numbers: the counter row is locked until the transaction ends."""
-    Counter.objects.get_or_create(name="ticket")
-    Counter.objects.filter(name="ticket").update(value=F("value") + 1)
-    return Counter.objects.get(name="ticket").value
+    """Sequential, gap-free numbers: the counter row is locked until the transaction ends.
+
+    One UPDATE ... RETURNING (SQLite 3.35+, PostgreSQL); the row is created, racing
+    safely, only the very first time."""
+    table = connection.ops.quote_name(Counter._meta.db_table)
+    with connection.cursor() as cursor:
+        for _attempt in range(2):
+            cursor.execute(
+                f"UPDATE {table} SET value = value + 1 WHERE name = %s RETURNING value",  # noqa: S608
+                ["ticket"],
+            )
+            row = cursor.fetchone()
+            if row is not None:
+                return int(row[0])
+            cursor.execute(
+                f"INSERT INTO {table} (name, value) VALUES (%s, 0) "  # noqa: S608
+                "ON CONFLICT (name) DO NOTHING",
+                ["ticket"],
+            )
+    raise RuntimeError("the ticket number counter could not be created")
 
 
 def _record(
@@ -399,7 +414,9 @@ def ticket_create(
             ticket.status = Status.OPEN  # as when an agent assigns it by hand
     sla.sla_start(ticket, now)
     ticket.save()
-    ticket.tags.set(_tags_for(tags))
+    tag_objects = _tags_for(tags)
+    if tag_objects:  # a new ticket has no tags to compare with: skip the query when none
+        ticket.tags.add(*tag_objects)
     _record(
         ticket, EventKind.CREATED, actor=actor, contact=None if actor else requester, new=channel
     )
@@ -695,6 +712,16 @@ def ticket_flag_for_review(*, ticket: Ticket, reason: str) -> None:
 
 
 @transaction.atomic
+def ticket_record_bounce(*, ticket: Ticket, recipient: str, reason: str) -> None:
+    """Note on the ticket's timeline that mail to ``recipient`` came back undelivered
+    (a delivery status notification), instead of opening a ticket for the bounce."""
+    ticket = _lock(ticket)
+    _begin(ticket)
+    _record(ticket, EventKind.BOUNCED, old=recipient[:300], new=reason[:300])
+    _save(ticket, [], timezone.now())
+
+
+@transaction.atomic
 def tickets_bulk_update(
     *,
     actor: User,
@@ -732,13 +759,23 @@ def tickets_bulk_update(
 # --- solving ------------------------------------------------------------------------
 
 
-def _send_to_requester(subject: str, body: str, address: str) -> None:
-    """Send after commit; a mail relay that is down must not undo the agent's work.
-    (The email channel replaces this with a queued, retried outbox.)"""
-    try:
-        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [address])
-    except OSError:
-        logger.exception("Could not email %s", address)
+def _email_customer(
+    ticket: Ticket, *, kind: str, subject: str, body: str, comment_id: int | None
+) -> None:
+    """Hand a mail for the requester to whoever delivers email (the mail app's outbox).
+
+    Sent inside the transaction on purpose, unlike the desk's other signals: the queued
+    mail must commit together with the reply it carries, or a crash between the two
+    would lose it.
+    """
+    events.customer_email.send(
+        sender=Ticket,
+        ticket_id=ticket.pk,
+        comment_id=comment_id,
+        kind=kind,
+        subject=subject,
+        body=body,
+    )
 
 
 def confirmation_token_make(ticket: Ticket) -> str:
@@ -759,8 +796,7 @@ def confirmation_url(ticket: Ticket) -> str:
     return f"{settings.BASE_URL}/support/confirm/{confirmation_token_make(ticket)}/"
 
 
-def _email_requester_confirmation(ticket_id: int) -> None:
-    ticket = Ticket.objects.select_related("requester").get(pk=ticket_id)
+def _email_requester_confirmation(ticket: Ticket) -> None:
     # The customer reads this in the language the staff UI runs in for now; per-contact
     # language arrives with the email channel.
     with translation.override(settings.LANGUAGE_CODE):
@@ -777,7 +813,7 @@ def _email_requester_confirmation(ticket_id: int) -> None:
             "s": ticket.subject,
             "url": confirmation_url(ticket),
         }
-    _send_to_requester(subject, body, ticket.requester.email)
+    _email_customer(ticket, kind="notice", subject=subject, body=body, comment_id=None)
 
 
 @transaction.atomic
@@ -796,8 +832,7 @@ def ticket_request_confirmation(
     ticket.confirmation_requested_at = now
     _record(ticket, EventKind.CONFIRMATION_REQUESTED, actor=actor)
     _save(ticket, [*changed, "confirmation_requested_at"], now)
-    ticket_id = ticket.pk
-    after_commit(lambda: _email_requester_confirmation(ticket_id))
+    _email_requester_confirmation(ticket)
     return ticket
 
 
@@ -836,7 +871,7 @@ def ticket_solve(
     _record(ticket, EventKind.SOLVED_UNCONFIRMED, actor=actor, new=reason[:300])
     _save(ticket, [*changed, "unconfirmed_solve_reason", "confirmation_requested_at"], now)
     ticket_id = ticket.pk
-    after_commit(lambda: _email_requester_confirmation(ticket_id))
+    _email_requester_confirmation(ticket)
     after_commit(
         lambda: events.ticket_solved.send(sender=Ticket, ticket_id=ticket_id, confirmed=False)
     )
@@ -909,15 +944,6 @@ def tickets_close_solved(*, now: datetime | None = None) -> int:
 # --- comments -----------------------------------------------------------------------
 
 
-def _email_requester_reply(comment_id: int) -> None:
-    comment = Comment.objects.select_related("ticket", "ticket__requester", "author_user").get(
-        pk=comment_id
-    )
-    ticket = comment.ticket
-    subject = f"[#{ticket.number}] {ticket.subject}"
-    _send_to_requester(subject, comment.body, ticket.requester.email)
-
-
 @transaction.atomic
 def comment_add_agent(
     *,
@@ -976,7 +1002,13 @@ def comment_add_agent(
     _attachments_save(ticket, comment, attachments)
     comment_id, ticket_id = comment.pk, ticket.pk
     if public:
-        after_commit(lambda: _email_requester_reply(comment_id))
+        _email_customer(
+            ticket,
+            kind="reply",
+            subject=f"[#{ticket.number}] {ticket.subject}",
+            body=body,
+            comment_id=comment_id,
+        )
     after_commit(
         lambda: events.comment_added.send(
             sender=Comment,
@@ -998,11 +1030,16 @@ def comment_add_customer(
     body_html: str = "",
     attachments: Sequence[UploadedFile] = (),
     channel: str = Channel.EMAIL,
+    reopen: bool = True,
 ) -> Comment:
     """A reply from the customer. It reopens a pending or solved ticket; on a closed
-    ticket it opens a follow-up ticket linked to the closed one."""
+    ticket it opens a follow-up ticket linked to the closed one.
+
+    ``reopen=False`` (an out-of-office or other automatic reply) only files the comment:
+    a machine answering must not reopen a solved ticket or start a follow-up.
+    """
     ticket = _lock(ticket)
-    if ticket.status == Status.CLOSED:
+    if ticket.status == Status.CLOSED and reopen:
         follow_up = ticket_create(
             actor=None,
             subject=ticket.subject,
@@ -1029,7 +1066,7 @@ def comment_add_customer(
     _begin(ticket)
     now = timezone.now()
     changed: list[str] = []
-    if ticket.status in (Status.PENDING, Status.SOLVED):
+    if reopen and ticket.status in (Status.PENDING, Status.SOLVED):
         old = ticket.status
         ticket.status = Status.OPEN
         ticket.solved_at = None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from html import escape as html_escape
+from html.parser import HTMLParser
 
 # A line that starts the quoted history; everything from it on is dropped.
 _HISTORY_STARTS = [
@@ -73,3 +75,359 @@ def trim_reply(text: str) -> str:
     result = "\n".join(kept).strip()
     # Never return nothing: a reply that is only a quote is still shown, untrimmed.
     return result or text.strip()
+
+
+# --- HTML replies ---------------------------------------------------------------------
+
+# Elements that never have children, so the tree builder never waits for their end tag.
+_VOID = frozenset(
+    [
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "param",
+        "source",
+        "track",
+        "wbr",
+    ]
+)
+# Elements that start a new line of text (what the reader sees as a line break).
+_BLOCK = frozenset(
+    [
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "br",
+        "dd",
+        "div",
+        "dl",
+        "dt",
+        "fieldset",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "li",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "tr",
+        "ul",
+    ]
+)
+# Text the reader never sees.
+_HIDDEN = frozenset(["head", "script", "style", "title", "template"])
+# An open <p>/<li>/... is closed by a new one of the same kind (HTML's implied end tags).
+_SELF_CLOSING_SIBLINGS = frozenset(["p", "li", "td", "th", "tr", "dt", "dd", "option"])
+# Beyond this nesting depth new elements are kept flat: real mail is never this deep, and
+# the recursion in serialisation stays bounded.
+_MAX_HTML_DEPTH = 200
+# HTMLParser costs ~20 µs a tag; past this many a (hostile) reply is shown untrimmed
+# rather than holding up the worker for seconds.
+_MAX_HTML_TAGS = 100_000
+# Classes and ids mail clients put on the quoted part of a reply.
+_QUOTE_CLASSES = frozenset(
+    {
+        "gmail_quote",  # Gmail: the quote, including the "On … wrote:" line
+        "gmail_quote_container",
+        "gmail_attr",  # Gmail: the "On … wrote:" line itself
+        "gmail_signature",
+        "moz-cite-prefix",  # Thunderbird: "On … wrote:" before blockquote type=cite
+        "moz-signature",
+        "yahoo_quoted",
+        "protonmail_quote",
+    }
+)
+_QUOTE_IDS = frozenset(
+    {
+        "appendonsend",  # Outlook (new/web): marks where the quoted message is appended
+        "divrplyfwdmsg",  # Outlook: the From/Sent/To/Subject header block
+        "stopspelling",  # old Outlook Web App: <hr id=stopSpelling> before the quote
+        "isreplycontent",  # NetEase (163/126) mail: the quoted message
+        "qm_quote",  # QQ mail
+    }
+)
+_BORDER_TOP = re.compile(r"border-top\s*:\s*solid", re.IGNORECASE)
+
+
+class _Node:
+    __slots__ = ("attrs", "children", "end", "index", "parent", "start", "tag", "text")
+
+    def __init__(self, tag: str, parent: _Node | None, start: str = "", text: str = "") -> None:
+        self.tag = tag  # "" for text
+        self.parent = parent
+        self.start = start  # the start tag exactly as written
+        self.text = text
+        self.attrs: dict[str, str] = {}
+        self.children: list[_Node] = []
+        self.index = -1  # position in document order
+        self.end = -1  # index of the last node inside this one
+
+
+class _TreeBuilder(HTMLParser):
+    """A forgiving HTML tree: unknown end tags are ignored, unclosed ones closed at the end."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.root = _Node("#root", None)
+        self.stack = [self.root]
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        current = self.stack[-1]
+        if tag in _SELF_CLOSING_SIBLINGS and current.tag == tag:
+            self.stack.pop()
+            current = self.stack[-1]
+        node = _Node(tag, current, start=self.get_starttag_text() or f"<{tag}>")
+        node.attrs = {k.lower(): (v or "") for k, v in attrs}
+        current.children.append(node)
+        if tag not in _VOID and len(self.stack) < _MAX_HTML_DEPTH:
+            self.stack.append(node)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        node = _Node(tag, self.stack[-1], start=self.get_starttag_text() or f"<{tag}/>")
+        node.attrs = {k.lower(): (v or "") for k, v in attrs}
+        node.tag = tag if tag in _VOID else f"{tag}/"  # written as-is, no end tag
+        self.stack[-1].children.append(node)
+
+    def handle_endtag(self, tag: str) -> None:
+        for depth in range(len(self.stack) - 1, 0, -1):
+            if self.stack[depth].tag == tag:
+                del self.stack[depth:]
+                return
+
+    def handle_data(self, data: str) -> None:
+        self.stack[-1].children.append(_Node("", self.stack[-1], text=data))
+
+
+_LONE_LT = re.compile(r"<(?=[^<>]*(?:<|\Z))")
+
+
+def _defuse(html: str) -> str:
+    """Make the markup cheap for HTMLParser to read.
+
+    HTMLParser rescans to the end of the input for every "<" whose construct never ends
+    (a tag with no ">", a comment with no "-->", a "<![" section), which makes a hostile
+    or broken 1 MB message take minutes. Comments are removed (the sanitiser would drop
+    them anyway) and such "<" become text, both in linear time.
+    """
+    out: list[str] = []
+    pos = 0
+    while True:
+        start = html.find("<!--", pos)
+        if start < 0:
+            out.append(html[pos:])
+            break
+        out.append(html[pos:start])
+        end = html.find("-->", start + 4)
+        if end < 0:
+            out.append(html[start:].replace("<!--", "&lt;!--"))
+            break
+        pos = end + 3
+    text = "".join(out).replace("<![", "&lt;![")
+    return _LONE_LT.sub("&lt;", text)
+
+
+def _document_order(root: _Node) -> list[_Node]:
+    nodes: list[_Node] = []
+    stack = list(reversed(root.children))
+    while stack:
+        node = stack.pop()
+        node.index = len(nodes)
+        nodes.append(node)
+        stack.extend(reversed(node.children))
+    for node in reversed(nodes):  # children come after parents: fill "end" bottom-up
+        node.end = max([node.index, *(child.end for child in node.children)])
+    return nodes
+
+
+def _hidden(node: _Node) -> bool:
+    parent: _Node | None = node
+    while parent is not None:
+        if parent.tag in _HIDDEN:
+            return True
+        parent = parent.parent
+    return False
+
+
+def _lines(nodes: list[_Node]) -> list[tuple[str, int]]:
+    """The visible text as lines, each with the index of the node where the line starts
+    (the outermost block element that opened it, so cutting there drops the whole block)."""
+    lines: list[tuple[str, int]] = []
+    current: list[str] = []
+    line_start = -1
+    pending = -1
+    closing: list[int] = []  # end indexes of open block elements
+
+    def newline() -> None:
+        nonlocal current, line_start
+        if current:
+            lines.append(("".join(current), line_start))
+        current, line_start = [], -1
+
+    for node in nodes:
+        while closing and closing[-1] < node.index:
+            closing.pop()
+            newline()
+        if node.tag in _BLOCK:
+            newline()
+            if pending < 0:
+                pending = node.index
+            if node.tag not in _VOID:
+                closing.append(node.end)
+        elif not node.tag and node.text.strip() and not _hidden(node):
+            if not current:
+                line_start = pending if pending >= 0 else node.index
+                pending = -1
+            current.append(" ".join(node.text.split()) + " ")
+        elif node.tag == "img" and not current and pending >= 0:
+            pending = -1
+    newline()
+    return [(text.strip(), start) for text, start in lines]
+
+
+def _structural_cut(nodes: list[_Node]) -> int | None:
+    for node in nodes:
+        if not node.tag:
+            continue
+        classes = set(node.attrs.get("class", "").lower().split())
+        ident = node.attrs.get("id", "").lower().removeprefix("x_")
+        if classes & _QUOTE_CLASSES or ident in _QUOTE_IDS:
+            return node.index
+        if node.tag == "blockquote" and node.attrs.get("type", "").lower() == "cite":
+            return node.index
+        if _BORDER_TOP.search(node.attrs.get("style", "")):
+            # Outlook desktop: a bordered div whose first line is "From:"/"发件人:".
+            first = nodes[node.index + 1 : min(node.end, node.index + 200) + 1]
+            inner = [ln for ln, _ in _lines(first)[:1]]
+            if inner and _HEADER_FROM.match(inner[0]):
+                return node.index
+    return None
+
+
+def _text_cut(lines: list[tuple[str, int]]) -> int | None:
+    texts = [text for text, _ in lines]
+    for i, (text, start) in enumerate(lines):
+        if _history_start(texts, i) or any(p.match(text) for p in _SIGNATURE):
+            return start
+    return None
+
+
+def _ignorable(node: _Node) -> bool:
+    if not node.tag:
+        return not node.text.strip()
+    return node.tag in ("br", "hr", "wbr")
+
+
+def _trailing_blockquote_cut(nodes: list[_Node]) -> int | None:
+    """A quote at the very end of the reply, with nothing but blank space after it."""
+    cut: int | None = None
+    follows = len(nodes)  # where the trailing, already-accepted quote starts
+    quotes = [
+        n
+        for n in nodes
+        if n.tag == "blockquote" and not any(p.tag == "blockquote" for p in _ancestors(n))
+    ]
+    for quote in reversed(quotes):
+        between = nodes[quote.end + 1 : follows]
+        if all(_ignorable(n) or n.tag not in ("", "img") for n in between):
+            cut, follows = quote.index, quote.index
+        else:
+            break
+    return cut
+
+
+def _ancestors(node: _Node) -> list[_Node]:
+    out: list[_Node] = []
+    parent = node.parent
+    while parent is not None and parent.tag != "#root":
+        out.append(parent)
+        parent = parent.parent
+    return out
+
+
+def _back_over_blank(nodes: list[_Node], cut: int) -> int:
+    """Move the cut back over blank lines, rules and elements left empty by it, so the
+    trimmed reply does not end in a stray <hr> or empty wrapper."""
+    while cut > 0:
+        prev = nodes[cut - 1]
+        if _ignorable(prev) or (prev.tag and prev.tag != "img" and prev.end >= cut):
+            cut -= 1
+        else:
+            break
+    return cut
+
+
+def _serialise(node: _Node, cut: int, out: list[str]) -> None:
+    for child in node.children:
+        if child.index >= cut:
+            return
+        if not child.tag:
+            out.append(html_escape(child.text, quote=False))
+            continue
+        out.append(child.start)
+        if child.tag in _VOID or child.tag.endswith("/"):
+            continue
+        _serialise(child, cut, out)
+        out.append(f"</{child.tag}>")
+
+
+def trim_reply_html(html: str) -> str:
+    """The new part of an HTML reply: quoted history and signature removed.
+
+    Recognises Gmail, Outlook (desktop, web, new), Apple Mail, Thunderbird and the Chinese
+    clients (QQ/Foxmail, NetEase, Outlook in Chinese), then any trailing <blockquote>.
+    The result is not sanitised: the caller passes it through sanitize_html as before.
+    Like trim_reply, it never returns nothing: a reply that is only a quote comes back
+    whole.
+    """
+    if not html or html.count("<") > _MAX_HTML_TAGS:
+        return html
+    builder = _TreeBuilder()
+    try:
+        builder.feed(_defuse(html))
+        builder.close()
+    except Exception:  # HTMLParser is lenient, but a bug there must not lose the reply
+        return html
+    nodes = _document_order(builder.root)
+    if not nodes:
+        return html
+    lines = _lines(nodes)
+    candidates = [
+        cut
+        for cut in (_structural_cut(nodes), _text_cut(lines), _trailing_blockquote_cut(nodes))
+        if cut is not None
+    ]
+    if not candidates:
+        return html
+    cut = _back_over_blank(nodes, min(candidates))
+    kept_text = [text for text, start in lines if start < cut and text]
+    has_image = any(n.tag == "img" for n in nodes[:cut])
+    if not kept_text and not has_image:
+        return html
+    out: list[str] = []
+    _serialise(builder.root, cut, out)
+    return "".join(out).strip()

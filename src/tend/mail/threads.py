@@ -17,21 +17,30 @@ def subject_ticket_number(subject: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def ticket_for_message(parsed: ParsedMessage) -> Ticket | None:
+def known_references(parsed: ParsedMessage) -> dict[str, int]:
+    """Ticket ids of every Message-ID the message carries (its own, In-Reply-To,
+    References) that Tend has seen before: one query for both the duplicate check and
+    threading."""
+    ids = [mid for mid in (parsed.message_id, *parsed.in_reply_to, *parsed.references) if mid]
+    if not ids:
+        return {}
+    return dict(
+        MessageReference.objects.filter(message_id__in=ids).values_list("message_id", "ticket_id")
+    )
+
+
+def ticket_for_message(parsed: ParsedMessage, known: dict[str, int] | None = None) -> Ticket | None:
     """The existing ticket this message replies to, or None for a new conversation.
 
     Message-IDs are checked first (most specific: In-Reply-To, then References from
-    newest to oldest), then the subject token.
+    newest to oldest), then the subject token. ``known`` is known_references(parsed),
+    when the caller has it already.
     """
-    candidates = [*parsed.in_reply_to, *reversed(parsed.references)]
-    if candidates:
-        refs = {
-            r.message_id: r.ticket_id
-            for r in MessageReference.objects.filter(message_id__in=candidates)
-        }
-        for mid in candidates:
-            if mid in refs:
-                return Ticket.objects.get(pk=refs[mid])
+    if known is None:
+        known = known_references(parsed)
+    for mid in [*parsed.in_reply_to, *reversed(parsed.references)]:
+        if mid in known:
+            return Ticket.objects.get(pk=known[mid])
     number = subject_ticket_number(parsed.subject)
     if number is not None:
         # Ticket numbers are guessable, so a subject token only counts when the sender is

@@ -1,5 +1,6 @@
 """Staff UI routes. views_queue.py (queues, saved views, bulk, search, account/profile
-pages) and views_ticket.py (the ticket page and its composer) each expose `urlpatterns`."""
+pages), views_ticket.py (the ticket page and its composer), views_mailboxes.py (mailbox
+settings) and views_email.py (an emailed comment's original) each expose `urlpatterns`."""
 
 from django.urls import include, path
 
@@ -8,4 +9,6 @@ app_name = "web"
 urlpatterns = [
     path("", include("tend.web.views_queue")),
     path("", include("tend.web.views_ticket")),
+    path("", include("tend.web.views_mailboxes")),
+    path("", include("tend.web.views_email")),
 ]

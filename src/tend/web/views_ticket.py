@@ -8,7 +8,7 @@ with the error), so every action also works without JavaScript.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.contrib import messages
@@ -42,6 +42,9 @@ from tend.desk.selectors import (
     ticket_is_visible,
     ticket_timeline,
 )
+from tend.mail.models import OutboundMessage
+from tend.mail.originals import inbound_for_comments
+from tend.mail.selectors import outbound_for_comments
 from tend.web.forms_ticket import ComposerForm, TicketCreateForm, TicketFieldsForm, parse_tags
 from tend.web.views_macros import urlpatterns as macro_urlpatterns
 
@@ -98,6 +101,10 @@ class Entry:
     item: Comment | TicketEvent
     old: str = ""
     new: str = ""
+    # Mail facts for comments (see _with_mail): the email that carried a public reply
+    # out, and whether the comment came in by email (so its original can be shown).
+    delivery: OutboundMessage | None = None
+    has_original: bool = False
 
     @property
     def who(self) -> str:
@@ -126,6 +133,24 @@ def _entries(items: list[Comment | TicketEvent]) -> list[Entry]:
                     new=str(labels.get(item.new_value, item.new_value)),
                 )
             )
+    return out
+
+
+def _with_mail(entries: list[Entry]) -> list[Entry]:
+    """Add delivery status and "came by email" to comment entries: two queries in all."""
+    comments = [e.item for e in entries if isinstance(e.item, Comment)]
+    if not comments:
+        return entries
+    delivery = outbound_for_comments(
+        c.pk for c in comments if c.public and c.author_user_id is not None
+    )
+    originals = inbound_for_comments(c.pk for c in comments)
+    out: list[Entry] = []
+    for entry in entries:
+        pk = entry.item.pk
+        if isinstance(entry.item, Comment) and (pk in delivery or pk in originals):
+            entry = replace(entry, delivery=delivery.get(pk), has_original=pk in originals)
+        out.append(entry)
     return out
 
 
@@ -165,7 +190,7 @@ def _context(
     perms = _permissions(user, ticket)
     ctx: dict[str, Any] = {
         "ticket": ticket,
-        "entries": _entries(ticket_timeline(ticket, user=user)),
+        "entries": _with_mail(_entries(ticket_timeline(ticket, user=user))),
         "draft": _draft(composer),
         "fields_form": fields_form or TicketFieldsForm(ticket=ticket),
         "macros": list(macros_for(user)) if perms["can_comment"] else [],

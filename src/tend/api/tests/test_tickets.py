@@ -308,7 +308,7 @@ def test_invalid_status_transition_is_422_and_writes_nothing(api_as, agent, make
 
 
 def test_request_confirmation_sets_pending_and_emails_customer(
-    api_as, agent, make_ticket, mailoutbox, django_capture_on_commit_callbacks
+    api_as, agent, make_ticket, deliver_mail, django_capture_on_commit_callbacks
 ):
     ticket = make_ticket()
 
@@ -317,7 +317,7 @@ def test_request_confirmation_sets_pending_and_emails_customer(
 
     assert response.status_code == 200
     assert response.json()["status"] == "pending"
-    assert [m.to for m in mailoutbox] == [["li@acme.com"]]
+    assert [m.to for m in deliver_mail()] == [["li@acme.com"]]
 
 
 def test_stale_expected_version_is_409_with_the_changes(api_as, agent, teammate, make_ticket):

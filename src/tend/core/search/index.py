@@ -1,8 +1,8 @@
 """Writing and querying the search index: one interface over SQLite and PostgreSQL.
 
 A document is a ``core.SearchDocument`` row; what it matches is decided by its
-``tokens`` (see schema.py). Every (re)index deletes the old row and inserts a new
-one, so document ids grow with time and "newest first" is "highest id first",
+``tokens`` (see schema.py). Every (re)index gives the document's row a new id, the
+highest yet, so document ids grow with time and "newest first" is "highest id first",
 which both databases can walk backwards cheaply. Since every write re-indexes its
 object, that is also "most recently changed first".
 
@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Any, Literal
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models.expressions import RawSQL
 
 from tend.core.models import SearchDocument
@@ -113,6 +114,14 @@ class IndexEntry:
         )
 
 
+def aware_datetime(value: datetime | str) -> datetime:
+    """A timestamp read with raw SQL, as the ORM would return it: SQLite hands back
+    naive UTC (or text, when the column type is lost in a UNION)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
 _schema_ready: set[str] = set()
 
 
@@ -175,26 +184,40 @@ def index_bulk(entries: Iterable[IndexEntry], *, batch_size: int = 500) -> int:
     return len(ordered)
 
 
+_UPSERT_COLUMNS = ("kind", "object_id", "title", "status", "scope", "updated_at", "tokens")
+
+
 def _write_batch(docs: list[SearchDocument]) -> None:
-    by_kind: dict[str, list[int]] = {}
+    """Replace the documents of these objects in one statement.
+
+    An upsert whose update also moves the row to the id the insert would have taken
+    (``excluded.id``, on both databases the next id): the document gets a new, highest
+    id exactly as a delete and insert would give it. The FTS5 update trigger and the
+    PostgreSQL generated columns follow the changed row. Two workers indexing the same
+    object at once (two comments committed together on PostgreSQL) no longer race:
+    the later statement waits for the earlier row and updates it.
+    """
+    table = connection.ops.quote_name(SearchDocument._meta.db_table)
+    by_name = {f.name: f for f in SearchDocument._meta.concrete_fields}
+    fields = [by_name[name] for name in _UPSERT_COLUMNS]
+    params: list[Any] = []
     for doc in docs:
-        by_kind.setdefault(doc.kind, []).append(doc.object_id)
-    # Two workers indexing the same object at once (two comments committed together
-    # on PostgreSQL) can both delete, then both insert; the loser retries and its
-    # delete then sees the winner's row. Its content is as fresh, having been read
-    # after the winner's commit began.
-    for attempt in range(3):
-        try:
-            with transaction.atomic():
-                for kind, object_ids in by_kind.items():
-                    SearchDocument.objects.filter(kind=kind, object_id__in=object_ids).delete()
-                SearchDocument.objects.bulk_create(docs)
-            return
-        except IntegrityError:
-            if attempt == 2:
-                raise
-            for doc in docs:
-                doc.pk = None
+        params += [f.get_db_prep_save(getattr(doc, f.attname), connection) for f in fields]
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    columns = ", ".join(connection.ops.quote_name(name) for name in _UPSERT_COLUMNS)
+    updates = ", ".join(
+        f"{name} = excluded.{name}"
+        for name in (connection.ops.quote_name(c) for c in ("id", *_UPSERT_COLUMNS[2:]))
+    )
+    sql = (
+        f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(docs))} "  # noqa: S608
+        f"ON CONFLICT (kind, object_id) DO UPDATE SET {updates}"
+    )
+    # A savepoint only when inside a transaction (a test, a rebuild), so that a failure
+    # leaves the caller's transaction usable; after a commit the statement is its own.
+    savepoint = transaction.atomic() if connection.in_atomic_block else nullcontext()
+    with savepoint, connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def index_delete(kind: str, object_id: int) -> None:
@@ -203,7 +226,10 @@ def index_delete(kind: str, object_id: int) -> None:
 
 def index_delete_many(kind: str, object_ids: Collection[int]) -> None:
     _ensure_schema()
-    SearchDocument.objects.filter(kind=kind, object_id__in=list(object_ids)).delete()
+    # Documents have no relations: skip the deletion collector.
+    SearchDocument.objects.filter(kind=kind, object_id__in=list(object_ids))._raw_delete(
+        connection.alias
+    )
 
 
 def index_optimize() -> None:

@@ -174,6 +174,8 @@ def test_run_serves_the_web_app_and_stops_cleanly_on_sigterm(migrated_data_dir: 
         "run",
         "--port",
         str(port),
+        "--smtpd-port",
+        str(free_port()),
         env=tend_env(migrated_data_dir),
         log=migrated_data_dir / "run.log",
     )
@@ -183,7 +185,7 @@ def test_run_serves_the_web_app_and_stops_cleanly_on_sigterm(migrated_data_dir: 
         exit_code = group.stop()
 
     assert exit_code == 0, group.output()
-    for part in ("web", "worker", "scheduler"):
+    for part in ("web", "worker", "scheduler", "smtpd"):
         assert re.search(rf"^{part}\s+\| stopped", group.output(), re.MULTILINE), group.output()
 
 

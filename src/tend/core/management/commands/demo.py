@@ -21,7 +21,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 
-from tend.core.management.commands.run import run_group
+from tend.core.management.commands.run import run_group, smtpd_host_default, smtpd_port_default
 from tend.core.management.commands.web import add_bind_arguments
 from tend.core.models import User
 from tend.core.roles import Role, assign_role
@@ -134,6 +134,14 @@ class Command(BaseCommand):
             f"  (the password is kept in {admin_password_file()})",
             "",
         ]
+        smtpd_port = smtpd_port_default()
+        if serving and smtpd_port:
+            # The demo seeds support@tend-demo.example; mail to it becomes a ticket.
+            lines.insert(
+                -1,
+                f"  Mail in:   SMTP {smtpd_host_default()}:{smtpd_port}"
+                " for support@tend-demo.example",
+            )
         if serving:
             lines.insert(-1, "  Press Ctrl-C to stop.")
         self.stdout.write(self.style.SUCCESS("\n".join(lines)))

@@ -1,4 +1,4 @@
-"""`tend run`: web + worker + scheduler as one supervised group of processes.
+"""`tend run`: web + worker + scheduler + SMTP receiver as one supervised group of processes.
 
 This is the whole of Tend on one machine. The supervisor starts each part as a
 child process, prefixes its output with the part's name, forwards SIGINT/SIGTERM
@@ -27,6 +27,20 @@ from tend.core.management.commands.web import add_bind_arguments
 
 # How long children get to finish their current request or job after SIGTERM.
 GRACE_SECONDS = 15.0
+
+# The SMTP receiver (`tend smtpd`, in the mail app) listens here unless told otherwise;
+# port 0 leaves it out of the group (mail arrives by IMAP or HTTP only).
+SMTPD_DEFAULT_HOST = "127.0.0.1"
+SMTPD_DEFAULT_PORT = 2525
+
+
+def smtpd_host_default() -> str:
+    return os.environ.get("TEND_SMTPD_HOST", "").strip() or SMTPD_DEFAULT_HOST
+
+
+def smtpd_port_default() -> int:
+    value = os.environ.get("TEND_SMTPD_PORT", "").strip()
+    return int(value) if value else SMTPD_DEFAULT_PORT
 
 
 def _parent_death_signal() -> Callable[[], None] | None:
@@ -149,14 +163,35 @@ def tend_argv(*args: str) -> list[str]:
     return [sys.executable, "-m", "tend.cli", *args]
 
 
-def run_group(*, host: str, port: int, out: Writer) -> int:
+def group_children(
+    *, host: str, port: int, smtpd_host: str | None = None, smtpd_port: int | None = None
+) -> list[Child]:
+    """The parts of `tend run`; the SMTP receiver only when it has a port."""
+    smtpd_host = smtpd_host_default() if smtpd_host is None else smtpd_host
+    smtpd_port = smtpd_port_default() if smtpd_port is None else smtpd_port
+    children = [
+        Child("web", tend_argv("web", "--host", host, "--port", str(port))),
+        Child("worker", tend_argv("worker")),
+        Child("scheduler", tend_argv("scheduler")),
+    ]
+    if smtpd_port:
+        children.append(
+            Child("smtpd", tend_argv("smtpd", "--host", smtpd_host, "--port", str(smtpd_port)))
+        )
+    return children
+
+
+def run_group(
+    *,
+    host: str,
+    port: int,
+    out: Writer,
+    smtpd_host: str | None = None,
+    smtpd_port: int | None = None,
+) -> int:
+    """Run the group; the SMTP receiver's address defaults to $TEND_SMTPD_HOST/_PORT."""
     supervisor = Supervisor(
-        [
-            Child("web", tend_argv("web", "--host", host, "--port", str(port))),
-            Child("worker", tend_argv("worker")),
-            Child("scheduler", tend_argv("scheduler")),
-        ],
-        out,
+        group_children(host=host, port=port, smtpd_host=smtpd_host, smtpd_port=smtpd_port), out
     )
     previous = {
         sig: signal.signal(sig, supervisor.request_stop) for sig in (signal.SIGINT, signal.SIGTERM)
@@ -170,12 +205,28 @@ def run_group(*, host: str, port: int, out: Writer) -> int:
 
 
 class Command(BaseCommand):
-    help = "Run web, worker and scheduler together as one supervised group."
+    help = "Run web, worker, scheduler and the SMTP receiver together as one supervised group."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         add_bind_arguments(parser)
+        parser.add_argument(
+            "--smtpd-host",
+            default=smtpd_host_default(),
+            help="Address the SMTP receiver binds (default: $TEND_SMTPD_HOST or %(default)s).",
+        )
+        parser.add_argument(
+            "--smtpd-port",
+            type=int,
+            default=smtpd_port_default(),
+            help="Port of the SMTP receiver; 0 leaves it out (default: $TEND_SMTPD_PORT or "
+            "%(default)s).",
+        )
 
-    def handle(self, *args: Any, host: str, port: int, **options: Any) -> None:
-        code = run_group(host=host, port=port, out=self.stdout)
+    def handle(
+        self, *args: Any, host: str, port: int, smtpd_host: str, smtpd_port: int, **options: Any
+    ) -> None:
+        code = run_group(
+            host=host, port=port, out=self.stdout, smtpd_host=smtpd_host, smtpd_port=smtpd_port
+        )
         if code:
             raise CommandError("A Tend process exited unexpectedly.", returncode=code)

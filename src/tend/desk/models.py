@@ -337,6 +337,9 @@ class Attachment(models.Model):
     filename = models.CharField(max_length=255)
     content_type = models.CharField(max_length=100)
     size = models.PositiveIntegerField()
+    # An email part's Content-ID (without <>), so HTML bodies can show inline images
+    # that refer to it as "cid:...".
+    content_id = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -284,6 +284,7 @@ def _attachments_save(ticket: Ticket, comment: Comment, uploads: Sequence[Upload
             filename=upload.name or filename,
             content_type=content_type,
             size=upload.size or 0,
+            content_id=str(getattr(upload, "content_id", "") or "")[:255],
         )
         attachment.file.save(filename or "attachment", upload, save=False)
         attachment.save()

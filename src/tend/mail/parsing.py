@@ -6,6 +6,7 @@ import codecs
 import email
 import email.policy
 import html as html_mod
+import mimetypes
 import re
 from dataclasses import dataclass, field
 from email.header import decode_header
@@ -294,6 +295,10 @@ def _attach(parsed: ParsedMessage, part: Message, ctype: str, filename: str) -> 
         ctype = "message/rfc822"
     else:
         data = _payload_bytes(part)
+        if not filename:
+            # Inline images usually have no name; give them the extension of their type
+            # so the desk's type checks (by extension) can accept them.
+            filename = "image" + (mimetypes.guess_extension(ctype) or "")
         filename = _safe_filename(filename, "attachment")
     if data is None:
         return

@@ -217,6 +217,8 @@ def _uploads(parsed: ParsedMessage) -> tuple[list[SimpleUploadedFile], list[str]
     notes: list[str] = []
     for part in parsed.attachments:
         upload = SimpleUploadedFile(part.filename, part.data, content_type=part.content_type)
+        # Read by the desk when saving, so HTML that shows it as "cid:..." can find it.
+        setattr(upload, "content_id", part.content_id)  # noqa: B010
         try:
             attachment_validate(upload)
         except ValidationError as exc:

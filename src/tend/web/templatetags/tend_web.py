@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html as html_lib
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,10 +13,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from tend.desk.models import Priority, Status, Ticket
+from tend.desk.models import Comment, Priority, Status, Ticket
 from tend.desk.selectors import QUEUES, queue_counts_cached, saved_views_for
 from tend.desk.sla import sla_state
 
@@ -146,3 +148,26 @@ def row_url_patterns() -> dict[str, str]:
 @register.filter
 def fill(pattern: str, value: object) -> str:
     return pattern.replace(_SLOT, str(value))
+
+
+_CID_SRC = re.compile(r'src="cid:([^"]+)"', re.IGNORECASE)
+
+
+@register.simple_tag
+def comment_html(comment: Comment, ticket_number: int) -> SafeString:
+    """A comment's stored (already sanitised) HTML, with inline email images ("cid:")
+    pointing at the attachments they were saved as; an unknown cid stays broken."""
+    html = comment.body_html
+    if "cid:" in html.lower():
+        urls = {
+            a.content_id: reverse("web:attachment_download", args=[ticket_number, a.pk])
+            for a in comment.attachments.all()
+            if a.content_id
+        }
+
+        def swap(match: re.Match[str]) -> str:
+            url = urls.get(html_lib.unescape(match.group(1)))
+            return f'src="{url}"' if url else match.group(0)
+
+        html = _CID_SRC.sub(swap, html)
+    return mark_safe(html)  # noqa: S308  (sanitised with nh3 when stored; we only add our URLs)

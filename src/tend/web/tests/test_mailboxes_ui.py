@@ -331,3 +331,37 @@ def test_original_of_a_typed_comment_is_404(client, agent, ticket):
 def test_original_needs_a_login(client, emailed):
     ticket, comment = emailed
     assert client.get(original_url(ticket, comment)).status_code == 302
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def test_inline_cid_image_is_shown_from_its_saved_attachment(client, agent, team):
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["From"] = "Li Wei <li.wei@acme.cn>"
+    message["To"] = "support@tend.test"
+    message["Subject"] = "Screenshot of the error"
+    message["Message-ID"] = "<cid-test@acme.cn>"
+    message.set_content("See the screenshot.")
+    message.add_alternative(
+        '<p>See the screenshot:</p><img src="cid:shot@acme.cn" alt="error">'
+        '<img src="cid:missing@acme.cn" alt="gone">',
+        subtype="html",
+    )
+    html_part = message.get_payload()[1]
+    html_part.add_related(PNG, "image", "png", cid="<shot@acme.cn>")
+    inbound = inbound_receive(raw=message.as_bytes(), via="http")
+    assert inbound.ticket is not None
+    Ticket.objects.filter(pk=inbound.ticket.pk).update(team=team)
+    attachment = inbound.ticket.attachments.get()
+    assert attachment.content_id == "shot@acme.cn"
+
+    page = login(client, agent).get(reverse("web:ticket", args=[inbound.ticket.number]))
+
+    html = page.content.decode()
+    image_url = reverse("web:attachment_download", args=[inbound.ticket.number, attachment.pk])
+    assert f'src="{image_url}"' in html
+    assert 'src="cid:missing@acme.cn"' in html  # an unknown part stays as it was
+    assert b"".join(client.get(image_url).streaming_content) == PNG

@@ -224,9 +224,14 @@ def _safe_filename(name: str, default: str) -> str:
     return name[:200] or default
 
 
-def _addresses(msg: Message, name: str) -> list[str]:
-    found = getaddresses([decode_header_value(_raw_header(msg, name))])
-    return [addr.strip().lower() for _name, addr in found if "@" in addr][:100]
+def header_addresses(msg: Message, name: str) -> list[str]:
+    """The lower-cased addresses in every ``name`` header (Delivered-To may repeat)."""
+    values = [
+        decode_header_value(_unescape_8bit(str(value)))
+        for key, value in msg.raw_items()
+        if key.lower() == name.lower()
+    ]
+    return [addr.strip().lower() for _name, addr in getaddresses(values) if "@" in addr][:100]
 
 
 def _content_type(part: Message) -> str:
@@ -337,8 +342,8 @@ def parse_message(raw: bytes) -> ParsedMessage:
     parsed.from_email, parsed.from_name = addr.strip().lower()[:254], name.strip()[:200]
     parsed.in_reply_to = [clean_text(m) for m in message_ids(_raw_header(msg, "In-Reply-To"))]
     parsed.references = [clean_text(m) for m in message_ids(_raw_header(msg, "References"))]
-    parsed.to = _addresses(msg, "To")
-    parsed.cc = _addresses(msg, "Cc")
+    parsed.to = header_addresses(msg, "To")
+    parsed.cc = header_addresses(msg, "Cc")
     for name in LOOP_HEADERS:
         value = _raw_header(msg, name)
         if value:

@@ -24,7 +24,6 @@ from datetime import timedelta
 from email.message import Message
 from email.parser import BytesHeaderParser
 from email.policy import compat32
-from email.utils import getaddresses
 from enum import StrEnum
 
 from django.core.exceptions import ValidationError
@@ -59,7 +58,7 @@ from tend.mail.models import (
     OutboundStatus,
     Via,
 )
-from tend.mail.parsing import ParsedMessage, message_ids, parse_message
+from tend.mail.parsing import ParsedMessage, header_addresses, message_ids, parse_message
 from tend.mail.quoting import trim_reply, trim_reply_html
 from tend.mail.threads import known_references, ticket_for_message
 
@@ -105,11 +104,6 @@ def _headers(raw: bytes) -> Message | None:
         return None
 
 
-def _header_addresses(msg: Message, name: str) -> list[str]:
-    values = [str(v) for v in msg.get_all(name) or []]
-    return [addr.strip().lower() for _name, addr in getaddresses(values) if "@" in addr]
-
-
 def recipient_groups(msg: Message | None, recipients: Sequence[str] = ()) -> list[list[str]]:
     """Addresses the message was delivered to, most telling group first: the SMTP
     envelope, then the headers delivery agents add, then To and Cc (a Bcc'd mailbox is
@@ -118,12 +112,12 @@ def recipient_groups(msg: Message | None, recipients: Sequence[str] = ()) -> lis
     if msg is not None:
         groups.append(
             [
-                *_header_addresses(msg, "Delivered-To"),
-                *_header_addresses(msg, "X-Original-To"),
-                *_header_addresses(msg, "Envelope-To"),
+                *header_addresses(msg, "Delivered-To"),
+                *header_addresses(msg, "X-Original-To"),
+                *header_addresses(msg, "Envelope-To"),
             ]
         )
-        groups.append([*_header_addresses(msg, "To"), *_header_addresses(msg, "Cc")])
+        groups.append([*header_addresses(msg, "To"), *header_addresses(msg, "Cc")])
     return [group for group in groups if group]
 
 
@@ -255,10 +249,6 @@ def _reply_html(parsed: ParsedMessage) -> str:
     if html == parsed.html and trim_reply(parsed.text) != parsed.text.strip():
         return ""
     return html
-
-
-def _flag(ticket: Ticket, reason: str) -> None:
-    ticket_flag_for_review(ticket=ticket, reason=reason)
 
 
 def _reference(ticket: Ticket, message_id: str) -> None:
@@ -394,9 +384,14 @@ def _process_parsed(inbound: InboundMessage, parsed: ParsedMessage, raw: bytes) 
         outcome = Outcome.COMMENT
         if duplicate_of is not None:
             outcome = Outcome.DUPLICATE
-            _flag(ticket, _("A different message arrived with an earlier message's Message-ID."))
+            ticket_flag_for_review(
+                ticket=ticket,
+                reason=_("A different message arrived with an earlier message's Message-ID."),
+            )
         elif not sender_ok:
-            _flag(ticket, _("The sender's address is missing or invalid."))
+            ticket_flag_for_review(
+                ticket=ticket, reason=_("The sender's address is missing or invalid.")
+            )
     if sender_ok and not automatic and requester.email_bounced_at is not None:
         # The customer's server accepted mail to them a moment ago: the address works.
         # (Checked on the contact in hand: an UPDATE for every message would be waste.)

@@ -17,6 +17,7 @@ from tend.mail.models import Mailbox, OutboundKind, OutboundMessage
 from tend.mail.outbound import outbound_send
 from tend.mail.parsing import ParsedMessage, parse_message
 from tend.mail.services import inbound_receive
+from tend.mail.tests.factories import customer_email
 from tend.mail.tests.smtpserver import SMTPServer, smtp_server, text_of
 
 pytestmark = pytest.mark.django_db
@@ -44,15 +45,11 @@ def incoming(
     message_id: str = "<m1@example.com>",
     headers: dict[str, str] | None = None,
 ) -> ParsedMessage:
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = "support@tend.test"
-    msg["Subject"] = subject
-    msg["Message-ID"] = message_id
-    for name, value in (headers or {}).items():
-        msg[name] = value
-    msg.set_content(body)
-    return parse_message(msg.as_bytes())
+    return parse_message(
+        customer_email(
+            body, sender=sender, subject=subject, message_id=message_id, headers=headers
+        ).as_bytes()
+    )
 
 
 def ticket_for(parsed: ParsedMessage) -> Ticket:

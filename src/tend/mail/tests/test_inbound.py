@@ -6,6 +6,7 @@ from django.test import override_settings
 from tend.desk.models import Comment, Status, Ticket
 from tend.mail.models import InboundMessage, InboundStatus, MessageReference
 from tend.mail.services import NEEDS_REVIEW_TAG, inbound_process, inbound_receive, inbound_store
+from tend.mail.tests.factories import customer_email
 
 pytestmark = pytest.mark.django_db
 
@@ -18,16 +19,9 @@ def _mail(
     message_id: str = "<m1@example.com>",
     in_reply_to: str = "",
 ) -> EmailMessage:
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = "support@tend.test"
-    msg["Subject"] = subject
-    msg["Message-ID"] = message_id
-    if in_reply_to:
-        msg["In-Reply-To"] = in_reply_to
-        msg["References"] = in_reply_to
-    msg.set_content(body)
-    return msg
+    return customer_email(
+        body, subject=subject, sender=sender, message_id=message_id, in_reply_to=in_reply_to
+    )
 
 
 def test_new_message_opens_ticket_and_keeps_raw() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
-from email.message import EmailMessage
 from typing import Any
 
 import pytest
@@ -35,6 +34,7 @@ from tend.mail.outbound import (
 )
 from tend.mail.selectors import outbound_for_comments
 from tend.mail.services import inbound_receive
+from tend.mail.tests.factories import customer_email
 from tend.mail.tests.smtpserver import SMTPServer, free_port, smtp_server, text_of
 
 pytestmark = pytest.mark.django_db
@@ -53,27 +53,8 @@ def mailbox() -> Mailbox:
     return Mailbox.objects.create(address="support@tend.test", name="Acme Support")
 
 
-def customer_mail(
-    body: str = "My printer is on fire.",
-    *,
-    subject: str = "Printer",
-    sender: str = "Ann <ann@example.com>",
-    cc: str = "",
-    message_id: str = "<m1@example.com>",
-    in_reply_to: str = "",
-) -> bytes:
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = "support@tend.test"
-    if cc:
-        msg["Cc"] = cc
-    msg["Subject"] = subject
-    msg["Message-ID"] = message_id
-    if in_reply_to:
-        msg["In-Reply-To"] = in_reply_to
-        msg["References"] = in_reply_to
-    msg.set_content(body)
-    return msg.as_bytes()
+def customer_mail(body: str = "My printer is on fire.", **fields: str) -> bytes:
+    return customer_email(body, **fields).as_bytes()
 
 
 def email_ticket(mailbox: Mailbox, raw: bytes | None = None) -> Ticket:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import mimetypes
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -344,7 +344,7 @@ def ticket_auto_assign(ticket: Ticket) -> User | None:
 
 
 @transaction.atomic
-def ticket_create(
+def ticket_open(
     *,
     actor: User | None,
     subject: str,
@@ -362,9 +362,11 @@ def ticket_create(
     attachments: Sequence[UploadedFile] = (),
     description_html: str = "",
     follow_up_of: Ticket | None = None,
-) -> Ticket:
-    """Open a ticket. ``actor`` is the staff member creating it, or None when the
-    customer does (web form, email)."""
+) -> tuple[Ticket, Comment]:
+    """Open a ticket; returns it with the comment it opens with (callers that record
+    which comment a message became need it, and a query to find it again is waste).
+    ``actor`` is the staff member creating it, or None when the customer does (web
+    form, email)."""
     if actor is not None:
         require_perm(actor, "desk.add_ticket")
     subject = " ".join((subject or "").split())[:300]
@@ -437,7 +439,18 @@ def ticket_create(
     _after_commit_index(ticket)
     ticket_id = ticket.pk
     after_commit(lambda: events.ticket_created.send(sender=Ticket, ticket_id=ticket_id))
-    return ticket
+    return ticket, comment
+
+
+def _ticket_only[**P](open_: Callable[P, tuple[Ticket, Comment]]) -> Callable[P, Ticket]:
+    def create(*args: P.args, **kwargs: P.kwargs) -> Ticket:
+        return open_(*args, **kwargs)[0]
+
+    create.__doc__ = "Open a ticket and return it (ticket_open's arguments)."
+    return create
+
+
+ticket_create = _ticket_only(ticket_open)
 
 
 @dataclass

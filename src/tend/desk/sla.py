@@ -20,6 +20,7 @@ How the clocks run (business time of the policy's calendar):
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,7 +30,8 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils.translation import gettext as _
 
 from tend.core.business_hours import BusinessClock
-from tend.core.models import BusinessCalendar
+from tend.core.models import BusinessCalendar, Holiday
+from tend.core.process_cache import ProcessCache
 from tend.desk.models import (
     PAUSED_STATUSES,
     UNRESOLVED_STATUSES,
@@ -53,6 +55,39 @@ def _set(ticket: Ticket, changed: list[str], field: str, value: Any) -> None:
     if getattr(ticket, field) != value:
         setattr(ticket, field, value)
         changed.append(field)
+
+
+@dataclass(frozen=True)
+class _DefaultPolicy:
+    policy: SLAPolicy
+    targets: dict[str, SLATarget]
+    clock: BusinessClock
+
+
+def _load_default_policy() -> _DefaultPolicy | None:
+    policy = (
+        SLAPolicy.objects.filter(is_default=True)
+        .order_by("pk")
+        .select_related("calendar")
+        .prefetch_related("calendar__holidays")
+        .first()
+    )
+    if policy is None:
+        return None
+    targets: dict[str, SLATarget] = {}
+    for target in SLATarget.objects.filter(policy_id=policy.pk).order_by("-pk"):
+        targets[target.priority] = target  # the first one per priority wins, as before
+    return _DefaultPolicy(policy, targets, BusinessClock.for_calendar(policy.calendar))
+
+
+# Every new ticket asks for the default policy, its targets and its calendar; they change
+# rarely, so each process keeps them (a change shows in other processes within seconds).
+_default_policy = ProcessCache(
+    "desk.default_sla_policy",
+    _load_default_policy,
+    ttl=5.0,
+    watch=[SLAPolicy, SLATarget, BusinessCalendar, Holiday],
+)
 
 
 def _target(ticket: Ticket) -> tuple[SLATarget | None, BusinessClock | None]:
@@ -103,25 +138,13 @@ def sla_start(ticket: Ticket, now: datetime) -> list[str]:
     target: SLATarget | None
     clock: BusinessClock | None
     if ticket.sla_policy_id is None:
-        # Every new ticket asks, so this stays two plain queries: the default policy with
-        # its calendar, then its target for the ticket's priority. (One query with
-        # subqueries was slower: Django spent longer compiling it than SQLite running it.)
-        default = (
-            SLAPolicy.objects.filter(is_default=True)
-            .order_by("pk")
-            .select_related("calendar")
-            .first()
-        )
+        default = _default_policy.get()
         if default is None:
             return changed
-        ticket.sla_policy = default
+        ticket.sla_policy = default.policy
         changed.append("sla_policy")
-        target = (
-            SLATarget.objects.filter(policy_id=default.pk, priority=ticket.priority)
-            .order_by("pk")
-            .first()
-        )
-        clock = BusinessClock.for_calendar(default.calendar)
+        target = default.targets.get(ticket.priority)
+        clock = default.clock
     else:
         target, clock = _target(ticket)
     running = ticket.status in RUNNING_STATUSES

@@ -11,17 +11,16 @@ import copy
 import ipaddress
 import os
 import re
-import time
 from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
-from django.db.models.signals import post_delete, post_migrate, post_save
 from django.utils.translation import gettext as _
 
 from tend.core.models import User
+from tend.core.process_cache import ProcessCache
 from tend.core.roles import require_perm
 from tend.desk.models import Team
 from tend.mail.models import InboundMethod, Mailbox, Security
@@ -270,30 +269,10 @@ def mailboxes_for_admin(user: User) -> QuerySet[Mailbox]:
 
 
 # The receivers ask "which mailbox is this for?" and "is this one of ours?" for every
-# message, and mailboxes change rarely: keep the active ones in memory. A save or delete
-# in this process clears the copy at once (signals below); another process (the web
-# process editing while the worker reads) sees the change within ACTIVE_TTL seconds,
-# which is the documented staleness. Only the address -> mailbox mapping is the point
-# of the cache; callers get a copy, so nothing they change leaks into the next message.
+# message, and mailboxes change rarely: each process keeps the active ones in memory
+# (ACTIVE_TTL seconds is the documented staleness across processes). Callers get copies,
+# so nothing they change leaks into the next message.
 ACTIVE_TTL = 5.0
-_active: tuple[float, dict[str, Mailbox]] | None = None
-# Set while a Mailbox write in this process may not be committed: the cache is bypassed
-# until a commit or a read outside any transaction, so rows of a transaction that gets
-# rolled back (tests do that all the time) are never served from memory.
-_dirty = False
-
-
-def _forget(**_kwargs: Any) -> None:
-    global _active, _dirty
-    _active = None
-    if transaction.get_connection().in_atomic_block:
-        _dirty = True
-        transaction.on_commit(_committed)
-
-
-def _committed(**_kwargs: Any) -> None:
-    global _active, _dirty
-    _active, _dirty = None, False
 
 
 def _load_active() -> dict[str, Mailbox]:
@@ -303,23 +282,12 @@ def _load_active() -> dict[str, Mailbox]:
     }
 
 
+_active = ProcessCache("mail.active_mailboxes", _load_active, ttl=ACTIVE_TTL, watch=[Mailbox])
+
+
 def _active_mailboxes() -> dict[str, Mailbox]:
     """Active mailboxes by lower-cased address (do not modify the returned objects)."""
-    global _active, _dirty
-    if _dirty:
-        if transaction.get_connection().in_atomic_block:
-            return _load_active()
-        _dirty = False  # autocommit: nothing of ours is pending any more
-    now = time.monotonic()
-    if _active is None or now - _active[0] > ACTIVE_TTL:
-        _active = (now, _load_active())
-    return _active[1]
-
-
-post_save.connect(_forget, sender=Mailbox, dispatch_uid="tend.mail.mailboxes.forget_saved")
-post_delete.connect(_forget, sender=Mailbox, dispatch_uid="tend.mail.mailboxes.forget_deleted")
-# A test database flush (TransactionTestCase) deletes rows without model signals.
-post_migrate.connect(_committed, dispatch_uid="tend.mail.mailboxes.forget_flushed")
+    return _active.get()
 
 
 def mailbox_addresses() -> set[str]:

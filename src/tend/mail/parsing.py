@@ -317,14 +317,21 @@ def _headers_only(raw: bytes) -> Message:
     return BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw)
 
 
-def parse_message(raw: bytes) -> ParsedMessage:
-    """Parse raw bytes. Raises UnreadableMessage only when the bytes are not a message."""
+def read_message(raw: bytes) -> Message:
+    """The MIME tree of raw bytes (only the headers when the full parse blows up)."""
     # compat32 never raises on malformed headers and hands back raw header text, which we
     # decode ourselves; the default policy is stricter than real-world mail allows.
     try:
-        msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+        return email.message_from_bytes(raw, policy=email.policy.compat32)
     except (RecursionError, MemoryError):
-        msg = _headers_only(raw)
+        return _headers_only(raw)
+
+
+def parse_message(raw: bytes, msg: Message | None = None) -> ParsedMessage:
+    """Parse raw bytes (``msg`` is read_message(raw) when the caller has it already).
+    Raises UnreadableMessage only when the bytes are not a message."""
+    if msg is None:
+        msg = read_message(raw)
     if not msg.keys() or not any(k.lower() in ("from", "subject", "message-id") for k in msg):
         raise UnreadableMessage("no mail headers found")
     parsed = ParsedMessage()

@@ -36,14 +36,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tend.core.commit import after_commit
+from tend.core.rows import row_for_update, row_update
 from tend.crm.services import contact_clear_bounce, contact_for_email, contact_mark_bounced
 from tend.desk.models import Channel, Comment, Ticket
 from tend.desk.services import (
     NEEDS_REVIEW_TAG,
     attachment_validate,
     comment_add_customer,
-    ticket_create,
     ticket_flag_for_review,
+    ticket_open,
     ticket_record_bounce,
 )
 from tend.mail.autoreply import acknowledge, is_automatic
@@ -58,9 +59,15 @@ from tend.mail.models import (
     OutboundStatus,
     Via,
 )
-from tend.mail.parsing import ParsedMessage, header_addresses, message_ids, parse_message
+from tend.mail.parsing import (
+    ParsedMessage,
+    header_addresses,
+    message_ids,
+    parse_message,
+    read_message,
+)
 from tend.mail.quoting import trim_reply, trim_reply_html
-from tend.mail.threads import known_references, ticket_for_message
+from tend.mail.threads import known_references, reference_add, ticket_for_message
 
 logger = logging.getLogger(__name__)
 
@@ -146,18 +153,21 @@ def inbound_store(
     mailbox: Mailbox | None = None,
     recipients: Sequence[str] = (),
     enqueue: bool = True,
+    headers: Message | None = None,
 ) -> InboundMessage:
     """Keep the raw message before anything else; the same bytes twice return one row.
 
     ``mailbox`` is the mailbox it arrived at when the caller knows (the IMAP poller);
     otherwise it is found from the envelope ``recipients`` (SMTP) and the headers.
     Processing is enqueued after commit unless ``enqueue`` is False (the caller
-    processes inline) or the message was processed already.
+    processes inline) or the message was processed already. ``headers`` is the parsed
+    message when the caller has it already.
     """
     if via not in Via.values:
         raise ValidationError(_("Unknown mail source “%(via)s”.") % {"via": via})
     digest = hashlib.sha256(raw).hexdigest()
-    headers = _headers(raw)
+    if headers is None:
+        headers = _headers(raw)
     found = message_ids(headers.get("Message-ID", "")) if headers is not None else []
     if mailbox is None:
         mailbox = mailbox_for_message(headers, recipients)
@@ -251,14 +261,6 @@ def _reply_html(parsed: ParsedMessage) -> str:
     return html
 
 
-def _reference(ticket: Ticket, message_id: str) -> None:
-    # Ignoring a conflict (no savepoint, one statement): another message with the same
-    # Message-ID processed at the same moment recorded it first, which is as good.
-    MessageReference.objects.bulk_create(
-        [MessageReference(ticket=ticket, message_id=message_id)], ignore_conflicts=True
-    )
-
-
 def _angle(message_id: str) -> str:
     message_id = message_id.strip()
     if message_id and not message_id.startswith("<"):
@@ -269,16 +271,21 @@ def _angle(message_id: str) -> str:
 # --- processing ----------------------------------------------------------------------
 
 
-def inbound_process(*, message_id: int, raw: bytes | None = None) -> InboundMessage:
+def inbound_process(
+    *, message_id: int, raw: bytes | None = None, msg: Message | None = None
+) -> InboundMessage:
     """Turn a stored message into a ticket or a comment, exactly once.
 
     Everything happens in one transaction with the row locked: a crash leaves the message
     "received" and a retry does the work once; a second call after success does nothing.
     ``raw`` is the stored message's bytes when the caller has them in hand (inline
-    processing right after inbound_store), which saves reading the file back.
+    processing right after inbound_store), which saves reading the file back, and
+    ``msg`` their MIME tree (read_message(raw)), which saves parsing them twice.
     """
     with transaction.atomic():
-        inbound = InboundMessage.objects.select_for_update().get(pk=message_id)
+        inbound = row_for_update(InboundMessage, message_id)
+        if inbound is None:
+            raise InboundMessage.DoesNotExist(message_id)
         if inbound.status == InboundStatus.PROCESSED:
             return inbound
         if inbound.mailbox_id is not None:
@@ -291,8 +298,9 @@ def inbound_process(*, message_id: int, raw: bytes | None = None) -> InboundMess
         if raw is None or hashlib.sha256(raw).hexdigest() != inbound.sha256:
             with inbound.raw.open("rb") as fh:
                 raw = fh.read()
+            msg = None
         try:
-            parsed = parse_message(raw)
+            parsed = parse_message(raw, msg)
         except Exception as exc:  # any parser failure (UnreadableMessage or a bug): keep, flag
             logger.warning("unreadable inbound message %s: %s", inbound.pk, exc)
             return _process_unreadable(inbound, str(exc))
@@ -307,7 +315,7 @@ def inbound_process(*, message_id: int, raw: bytes | None = None) -> InboundMess
 
 
 def _process_unreadable(inbound: InboundMessage, error: str) -> InboundMessage:
-    ticket = ticket_create(
+    ticket, opening = ticket_open(
         actor=None,
         subject=_("(unreadable message)"),
         description=_(
@@ -319,7 +327,7 @@ def _process_unreadable(inbound: InboundMessage, error: str) -> InboundMessage:
         tags=[NEEDS_REVIEW_TAG],
         team=inbound.mailbox.default_team if inbound.mailbox else None,
     )
-    return _finish(inbound, Outcome.UNREADABLE, ticket, _first_comment_id(ticket), error=error)
+    return _finish(inbound, Outcome.UNREADABLE, ticket, opening, error=error)
 
 
 def _process_parsed(inbound: InboundMessage, parsed: ParsedMessage, raw: bytes) -> InboundMessage:
@@ -341,7 +349,7 @@ def _process_parsed(inbound: InboundMessage, parsed: ParsedMessage, raw: bytes) 
         tags = [] if sender_ok else [NEEDS_REVIEW_TAG]
         if automatic:
             tags.append(AUTOMATIC_TAG)
-        ticket = ticket_create(
+        ticket, comment = ticket_open(
             actor=None,
             subject=parsed.subject or _("(no subject)"),
             description=_body(parsed, trim=False, notes=notes),
@@ -353,7 +361,6 @@ def _process_parsed(inbound: InboundMessage, parsed: ParsedMessage, raw: bytes) 
             team=mailbox.default_team if mailbox else None,
             attachments=uploads,
         )
-        comment: Comment | int | None = _first_comment_id(ticket)
         requester = ticket.requester
         outcome = Outcome.AUTOMATIC if automatic else Outcome.TICKET
         if mailbox is not None and sender_ok and not automatic:
@@ -371,7 +378,9 @@ def _process_parsed(inbound: InboundMessage, parsed: ParsedMessage, raw: bytes) 
                 + "\n\n"
                 + body
             )
-        requester = contact_for_email(email=email, name=parsed.from_name)
+        requester = ticket.requester
+        if requester.email != email or (parsed.from_name and not requester.name):
+            requester = contact_for_email(email=email, name=parsed.from_name)
         comment = comment_add_customer(
             ticket=ticket,
             contact=requester,
@@ -397,7 +406,7 @@ def _process_parsed(inbound: InboundMessage, parsed: ParsedMessage, raw: bytes) 
         # (Checked on the contact in hand: an UPDATE for every message would be waste.)
         contact_clear_bounce(email=email)
     if parsed.message_id and duplicate_of is None:
-        _reference(ticket, parsed.message_id)
+        reference_add(ticket.pk, parsed.message_id)
     return _finish(inbound, outcome, ticket, comment)
 
 
@@ -453,41 +462,22 @@ def _process_bounce(
     return _finish(inbound, Outcome.BOUNCE, ticket, None)
 
 
-def _first_comment_id(ticket: Ticket) -> int | None:
-    """The comment ticket_create opened the ticket with (its pk only: nothing else is
-    needed, and a model instance would be built for nothing)."""
-    return (
-        Comment.objects.filter(ticket_id=ticket.pk).order_by("pk").values_list("pk", flat=True)
-    ).first()
-
-
 def _finish(
     inbound: InboundMessage,
     outcome: Outcome,
     ticket: Ticket | None,
-    comment: Comment | int | None,
+    comment: Comment | None,
     *,
     error: str = "",
 ) -> InboundMessage:
     inbound.ticket = ticket
-    if isinstance(comment, int):
-        inbound.comment_id = comment
-    else:
-        inbound.comment = comment
+    inbound.comment = comment
     inbound.outcome = outcome.value
     inbound.status = InboundStatus.PROCESSED
     inbound.error = error
     inbound.processed_at = timezone.now()
-    # A plain UPDATE of the row locked at the start (save() would do the same with more
-    # machinery around it).
-    InboundMessage.objects.filter(pk=inbound.pk).update(
-        ticket=inbound.ticket_id,
-        comment=inbound.comment_id,
-        outcome=inbound.outcome,
-        status=inbound.status,
-        error=inbound.error,
-        processed_at=inbound.processed_at,
-    )
+    # A plain UPDATE of the row locked at the start; every message ends here.
+    row_update(inbound, ("ticket", "comment", "outcome", "status", "error", "processed_at"))
     return inbound
 
 
@@ -583,5 +573,11 @@ def inbound_receive(
     *, raw: bytes, via: str, mailbox: Mailbox | None = None, recipients: Sequence[str] = ()
 ) -> InboundMessage:
     """Store, then process inline (benchmarks, tests, tools); no job is enqueued."""
-    inbound = inbound_store(raw=raw, via=via, mailbox=mailbox, recipients=recipients, enqueue=False)
-    return inbound_process(message_id=inbound.pk, raw=raw)
+    try:
+        msg: Message | None = read_message(raw)  # parsed once for both steps
+    except Exception:
+        msg = None  # stored all the same; processing will flag it
+    inbound = inbound_store(
+        raw=raw, via=via, mailbox=mailbox, recipients=recipients, enqueue=False, headers=msg
+    )
+    return inbound_process(message_id=inbound.pk, raw=raw, msg=msg)

@@ -69,7 +69,7 @@ def test_crash_during_processing_leaves_message_received_and_retry_works(
         raise RuntimeError("disk full")
 
     # Simulate a crash after the ticket is written but before the message is marked done.
-    monkeypatch.setattr("tend.mail.services._reference", boom)
+    monkeypatch.setattr("tend.mail.services.reference_add", boom)
     with pytest.raises(RuntimeError):
         inbound_process(message_id=inbound.pk)
     inbound.refresh_from_db()

@@ -1,0 +1,1 @@
+"""What customer success does when other apps report something (see apps.py)."""

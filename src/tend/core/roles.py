@@ -61,24 +61,48 @@ _DESK_WORKER = {
     "feature": _VIEW,
 }
 
+_CRM_MODELS = ["account", "contact", "accountdomain", "subscription", "touchpoint"]
+_USAGE_READ = {m: _VIEW for m in ["metric", "metricvalue", "dailyrollup", "event", "ingestdrop"]}
+_HEALTH_READ = {
+    m: _VIEW for m in ["healthmodel", "healthmodelversion", "healthsnapshot", "contactgrade"]
+}
+
 # app label -> model -> verbs, per role. "desk.view_all_tickets" lifts team scoping.
 ROLE_PERMISSIONS: dict[Role, dict[str, dict[str, list[str]]]] = {
     Role.MANAGER: {
         "desk": {m: _ALL for m in [*_DESK_MODELS, "slapolicy", "slatarget"]},
-        "crm": {m: _ALL for m in ["account", "contact", "accountdomain"]},
+        "crm": {m: _ALL for m in _CRM_MODELS},
         "core": {m: _ALL for m in ["businesscalendar", "holiday"]},
+        "usage": {**_USAGE_READ, "metric": _ALL},
+        "health": {**_HEALTH_READ, "healthmodel": _ALL, "healthmodelversion": _ALL},
+        "success": {"task": _ALL, "risksettings": ["view_", "change_"]},
     },
     Role.CSM: {
         "desk": _DESK_WORKER,
-        "crm": {m: _WRITE for m in ["account", "contact", "accountdomain"]},
+        "crm": {m: _WRITE for m in _CRM_MODELS},
+        "usage": _USAGE_READ,
+        "health": _HEALTH_READ,
+        "success": {"task": _WRITE, "risksettings": _VIEW},
     },
     Role.AGENT: {
         "desk": _DESK_WORKER,
-        "crm": {"account": _VIEW, "contact": _WRITE, "accountdomain": _VIEW},
+        "crm": {
+            "account": _VIEW,
+            "contact": _WRITE,
+            "accountdomain": _VIEW,
+            "subscription": _VIEW,
+            "touchpoint": ["view_", "add_"],
+        },
+        "usage": {"metric": _VIEW, "metricvalue": _VIEW},
+        "health": {"healthsnapshot": _VIEW, "contactgrade": _VIEW},
+        "success": {"task": _VIEW},
     },
     Role.READ_ONLY: {
         "desk": {m: _VIEW for m in _DESK_MODELS},
-        "crm": {m: _VIEW for m in ["account", "contact", "accountdomain"]},
+        "crm": {m: _VIEW for m in _CRM_MODELS},
+        "usage": {"metric": _VIEW, "metricvalue": _VIEW},
+        "health": _HEALTH_READ,
+        "success": {"task": _VIEW},
     },
 }
 EXTRA_PERMISSIONS: dict[Role, list[str]] = {
@@ -86,7 +110,9 @@ EXTRA_PERMISSIONS: dict[Role, list[str]] = {
         "desk.view_all_tickets",
         "desk.manage_shared_macros",
         "desk.manage_shared_views",
+        "crm.view_as_customer",
     ],
+    Role.CSM: ["crm.view_as_customer"],
     Role.READ_ONLY: [],
 }
 

@@ -130,6 +130,10 @@ class Contact(TimeStampedModel):
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
         ordering = ["name", "email"]
+        permissions = [
+            # Open the customer portal as this contact sees it (read-only, audited).
+            ("view_as_customer", _("Can view the portal as the customer")),
+        ]
         constraints = [
             # One contact per address whatever its case: "Li@X.cn" and "li@x.cn" are one person.
             models.UniqueConstraint(

@@ -84,9 +84,10 @@ class HealthSnapshot(models.Model):
         verbose_name = _("health snapshot")
         verbose_name_plural = _("health snapshots")
         ordering = ["account", "-day"]
-        constraints = [
-            models.UniqueConstraint("account", "day", name="healthsnapshot_unique_day")
-        ]
+        constraints = [models.UniqueConstraint("account", "day", name="healthsnapshot_unique_day")]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.day}: {self.score} {self.band}"
 
 
 class Grade(models.TextChoices):
@@ -114,3 +115,6 @@ class ContactGrade(models.Model):
         verbose_name_plural = _("user grades")
         constraints = [models.UniqueConstraint("contact", "day", name="contactgrade_unique_day")]
         indexes = [models.Index(fields=["account", "day"], name="contactgrade_account_day")]
+
+    def __str__(self) -> str:
+        return f"{self.contact} {self.day}: {self.grade}"

@@ -111,3 +111,6 @@ class RiskSettings(models.Model):
     class Meta:
         verbose_name = _("risk settings")
         verbose_name_plural = _("risk settings")
+
+    def __str__(self) -> str:
+        return str(_("Risk settings"))

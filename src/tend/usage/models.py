@@ -113,6 +113,9 @@ class IngestDrop(models.Model):
         verbose_name_plural = _("dropped events")
         ordering = ["-received_at", "-pk"]
 
+    def __str__(self) -> str:
+        return f"{self.reason} {self.message_id}"
+
 
 class DailyRollup(models.Model):
     """Events per day × account × contact × event name, kept up to date on ingest.
@@ -146,6 +149,9 @@ class DailyRollup(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["account", "day"], name="rollup_account_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.event}: {self.count}"
 
 
 class MetricKind(models.TextChoices):
@@ -210,3 +216,6 @@ class MetricValue(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["account", "metric", "day"], name="metricvalue_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.metric_id} {self.day}: {self.value}"

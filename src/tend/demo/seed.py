@@ -31,6 +31,7 @@ from tend.crm.models import Account, AccountDomain, Contact
 from tend.crm.search import index_accounts_bulk, index_contacts_bulk
 from tend.demo import names
 from tend.demo.stories import Agent, StoryCast, story_plan, story_replay
+from tend.demo.success import seed_success
 from tend.demo.texts import TOPICS
 from tend.demo.workspace import macros_and_views_create
 from tend.desk.models import (
@@ -175,12 +176,14 @@ class _Seeder:
         self.ticket_ids: list[int] = []
         self.contact_ids: list[int] = []
         self.account_ids: list[int] = []
+        self.chinese_account_ids: set[int] = set()
 
     def run(self) -> DemoSummary:
         users, teams = self.staff()
         policy, clock = self.calendar_and_sla()
         areas, features, tags = self.product_map()
         _accounts, contacts = self.customers()
+        self.customer_success(users)
         self.tickets(users, teams, policy, clock, features, tags, contacts)
         self.macros_and_views(users, teams, areas)
         self.mailbox(teams)
@@ -363,10 +366,28 @@ class _Seeder:
             )
         Contact.objects.bulk_create([contact for contact, _zh in rows])
         self.account_ids = [a.pk for a in accounts]
+        self.chinese_account_ids = {
+            a.pk for a, seed in zip(accounts, picked, strict=True) if seed.chinese
+        }
         self.contact_ids = [c.pk for c, _zh in rows]
         self.summary.accounts, self.summary.contacts = len(accounts), len(rows)
         self.say(f"customers: {len(accounts)} accounts, {len(rows)} contacts")
         return accounts, rows
+
+    # -- customer success -------------------------------------------------------------
+
+    def customer_success(self, users: dict[str, User]) -> None:
+        counts = seed_success(
+            rng=self.rng,
+            now=self.now,
+            account_ids=self.account_ids,
+            users=users,
+            chinese_account_ids=self.chinese_account_ids,
+        )
+        self.say(
+            f"customer success: {counts['subscriptions']} subscriptions, "
+            f"{counts['rollups']:,} daily usage rollups, {counts['touchpoints']} notes"
+        )
 
     # -- tickets ----------------------------------------------------------------------
 

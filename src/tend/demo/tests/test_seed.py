@@ -14,7 +14,7 @@ from django.utils import timezone
 from tend.core.business_hours import BusinessClock
 from tend.core.models import Sequence, User
 from tend.core.roles import Role, user_role
-from tend.crm.models import Account, Contact
+from tend.crm.models import Account, Contact, Subscription
 from tend.demo.seed import SIZES, demo_seed
 from tend.desk.models import (
     UNRESOLVED_STATUSES,
@@ -31,6 +31,7 @@ from tend.desk.models import (
 )
 from tend.desk.search import search_everything
 from tend.desk.selectors import tickets_visible_to
+from tend.usage.models import DailyRollup
 
 
 @pytest.fixture(autouse=True)
@@ -227,3 +228,15 @@ def test_an_agent_finds_only_tickets_they_may_see(small_demo):
     visible = set(tickets_visible_to(agent).values_list("pk", flat=True))
     assert results.tickets
     assert {t.pk for t in results.tickets} <= visible
+
+
+def test_demo_accounts_have_a_csm_a_contract_roles_and_usage(small_demo):
+    accounts = list(Account.objects.filter(external_id__startswith="DEMO-"))
+    assert accounts and all(a.owner is not None and a.segment for a in accounts)
+    assert Subscription.objects.filter(account__in=accounts).count() == len(accounts)
+    assert all(s.seats > 0 and s.mrr_minor > 0 for s in Subscription.objects.all())
+    champions = [c for c in Contact.objects.filter(account__in=accounts) if "champion" in c.roles]
+    assert len(champions) == len([a for a in accounts if a.contacts.exists()])
+    # 90 days of usage for the people who use the product, and their last-seen times.
+    assert DailyRollup.objects.filter(account__in=accounts).exists()
+    assert Contact.objects.filter(account__in=accounts, last_seen_at__isnull=False).exists()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
 import dj_database_url
@@ -94,6 +95,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "tend.core.middleware.UserPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # While staff view the portal as a customer, nothing may be written (POST refused).
+    "tend.portal.view_as.ViewAsReadOnlyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -164,7 +167,7 @@ if REDIS_URL:
         }
     }
     CRONTASK = {"REDIS_URL": REDIS_URL}
-    CACHES = {
+    CACHES: dict[str, dict[str, Any]] = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
@@ -179,6 +182,9 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "tend_cache",
+            # Django's default of 300 entries would cull the state of a running CSV
+            # import (and rate-limit counters) once a few hundred keys exist.
+            "OPTIONS": {"MAX_ENTRIES": 20000},
         }
     }
 

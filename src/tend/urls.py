@@ -11,6 +11,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include("tend.api.urls")),
     path("ingest/email", ingest_email, name="ingest_email"),
+    path("ingest/v1/", include("tend.usage.urls")),
+    path("portal/view-as/", include("tend.portal.view_as")),
     path("", include("tend.portal.urls")),
     path("", include("tend.web.urls")),
 ]

@@ -28,7 +28,10 @@ CHROMIUM_ARGS = [
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: a live sync Playwright keeps an asyncio loop running in
+# this thread, which breaks every later test in the same worker that starts its own
+# browser or calls asyncio.run().
+@pytest.fixture(scope="module")
 def chromium():  # type: ignore[no-untyped-def]
     if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
         if os.environ.get("CI"):

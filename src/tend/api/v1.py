@@ -6,7 +6,7 @@ from ninja import NinjaAPI
 from ninja.operation import Operation
 
 from tend.api.auth import BearerToken
-from tend.api.endpoints import crm, mailboxes, search, tickets
+from tend.api.endpoints import crm, health, mailboxes, search, tickets, writekeys
 from tend.api.errors import install_error_handlers
 
 DESCRIPTION = """
@@ -42,3 +42,7 @@ api.add_router("", tickets.router)
 api.add_router("", crm.router)
 api.add_router("", search.router)
 api.add_router("", mailboxes.router)
+api.add_router("", health.router)
+api.add_router("", "tend.api.endpoints.tasks.router")
+api.add_router("", "tend.api.endpoints.metrics.router")
+api.add_router("", writekeys.router)

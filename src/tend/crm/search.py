@@ -6,6 +6,7 @@ Contacts and accounts carry no team scope: every staff member who may search see
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 
 from django.db import connection
@@ -28,7 +29,7 @@ REBUILD_BATCH = 1000
 # Read with a hand-written query: every first email creates and indexes a contact,
 # and through the ORM the read cost more than the write.
 _CONTACTS_SQL = """
-SELECT c.id, c.name, c.email, c.external_id, c.updated_at, a.name
+SELECT c.id, c.name, c.email, c.external_id, c.updated_at, a.name, c.other_emails, c.title
 FROM crm_contact c LEFT JOIN crm_account a ON a.id = c.account_id
 WHERE c.id IN ({ids})
 """
@@ -46,13 +47,23 @@ def contact_entries(ids: Sequence[int]) -> list[IndexEntry]:
         IndexEntry(
             kind=CONTACT,
             object_id=pk,
-            title=name or email,
+            title=name or email or external_id,
             updated_at=aware_datetime(updated_at),
-            keywords=[email, name],
-            body=[account or "", external_id],
+            keywords=[email, name, *_json_list(other_emails)],
+            body=[account or "", external_id, title or ""],
         )
-        for pk, name, email, external_id, updated_at, account in rows
+        for pk, name, email, external_id, updated_at, account, other_emails, title in rows
     ]
+
+
+def _json_list(value: object) -> list[str]:
+    """A JSON list column read raw: text on SQLite, already decoded on PostgreSQL."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return []
+    return [str(v) for v in value] if isinstance(value, list) else []
 
 
 def account_entry(account: Account) -> IndexEntry:

@@ -1,25 +1,56 @@
-"""Every write to accounts and contacts."""
+"""Every write to accounts, contacts, subscriptions and touchpoints.
+
+Permissions: the model's own add/change/delete permission (crm.add_account,
+crm.change_subscription, crm.add_touchpoint, ...; core/roles.py says who has which).
+``actor=None`` means the system itself (ingestion, or an import whose starter was
+checked), and skips the check.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
 from functools import partial
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
-from django.db.models.functions import Lower
+from django.db.models import ProtectedError, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from tend.core.audit import audit_record
 from tend.core.commit import after_commit
 from tend.core.models import User
 from tend.core.roles import require_perm
 from tend.crm import events
-from tend.crm.models import Account, AccountDomain, Contact
-from tend.crm.search import index_account, index_contact
+from tend.crm.cleaning import (
+    account_fields_clean,
+    clean_choice,
+    clean_text,
+    collect_errors,
+    contact_fields_clean,
+    domains_taken_message,
+    subscription_fields_clean,
+)
+from tend.crm.models import (
+    Account,
+    AccountDomain,
+    Contact,
+    EvangelistStage,
+    Lifecycle,
+    Role,
+    Subscription,
+    SubscriptionStatus,
+    Touchpoint,
+    TouchpointKind,
+)
+from tend.crm.search import index_account, index_contact, index_contacts_bulk
+from tend.crm.selectors import contacts_by_email
+
+# Losing one of these people is a risk signal (success raises a task).
+KEY_ROLES = (Role.CHAMPION, Role.DECISION_MAKER)
 
 
 def normalize_email(email: str) -> str:
@@ -32,12 +63,6 @@ def normalize_email(email: str) -> str:
             {"email": _("“%(email)s” is not a valid email address.") % {"email": email}}
         ) from None
     return cleaned
-
-
-def contacts_by_email(address: str) -> QuerySet[Contact]:
-    """Contacts with this address in any case. Compares Lower(email) so PostgreSQL can
-    use the unique index on Lower(email) (email__iexact becomes UPPER() and scans)."""
-    return Contact.objects.alias(email_lower=Lower("email")).filter(email_lower=address.lower())
 
 
 def account_for_email(email: str) -> Account | None:
@@ -78,81 +103,375 @@ def contact_for_email(*, email: str, name: str = "") -> Contact:
     return contact
 
 
-@transaction.atomic
-def account_create(
-    *, actor: User | None, name: str, domains: Iterable[str] = (), external_id: str = ""
-) -> Account:
-    if actor is not None:
-        require_perm(actor, "crm.add_account")
-    name = (name or "").strip()
-    if not name:
-        raise ValidationError({"name": _("An account needs a name.")})
-    clean_domains = sorted({d.strip().lower().lstrip("@") for d in domains if d.strip()})
-    taken = list(
-        AccountDomain.objects.filter(domain__in=clean_domains).values_list("domain", flat=True)
-    )
-    if taken:
-        raise ValidationError(
-            {
-                "domains": _("These domains already belong to another account: %(d)s")
-                % {"d": ", ".join(taken)}
-            }
-        )
+# --- accounts ---------------------------------------------------------------------------
+
+
+def _add_domains(account: Account, domains: list[str]) -> None:
+    if not domains:
+        return
     try:
         with transaction.atomic():
-            account = Account.objects.create(name=name[:200], external_id=external_id.strip()[:100])
             AccountDomain.objects.bulk_create(
-                [AccountDomain(account=account, domain=d) for d in clean_domains]
+                [AccountDomain(account=account, domain=d) for d in domains]
             )
     except IntegrityError:
         # Another request claimed one of these domains a moment ago.
-        raise ValidationError(
-            {
-                "domains": _("These domains already belong to another account: %(d)s")
-                % {"d": ", ".join(clean_domains)}
-            }
-        ) from None
-    # Contacts who wrote before their company became an account join it now — from the
-    # domain itself or a subdomain, as account_for_email matches — with their tickets.
+        raise ValidationError({"domains": domains_taken_message(domains)}) from None
+    _join_contacts_by_domain(account, domains)
+
+
+def _join_contacts_by_domain(account: Account, domains: list[str]) -> None:
+    """Contacts who wrote before their company became an account join it now — from the
+    domain itself or a subdomain, as account_for_email matches — with their tickets."""
     joined: list[int] = []
-    for domain in clean_domains:
+    for domain in domains:
         joined += Contact.objects.filter(
             Q(email__iendswith="@" + domain) | Q(email__iendswith="." + domain),
             account__isnull=True,
         ).values_list("pk", flat=True)
-    if joined:
-        Contact.objects.filter(pk__in=joined).update(account=account, updated_at=timezone.now())
-        for contact_id in joined:
-            after_commit(partial(index_contact, contact_id))
-        # The desk moves their tickets along (crm sits below desk and cannot import it).
-        after_commit(
-            partial(
-                events.contacts_joined_account.send,
-                sender=Account,
-                account_id=account.pk,
-                contact_ids=joined,
-            )
+    if not joined:
+        return
+    Contact.objects.filter(pk__in=joined).update(account=account, updated_at=timezone.now())
+    for contact_id in joined:
+        after_commit(partial(index_contact, contact_id))
+    # The desk moves their tickets along (crm sits below desk and cannot import it).
+    after_commit(
+        partial(
+            events.contacts_joined_account.send,
+            sender=Account,
+            account_id=account.pk,
+            contact_ids=joined,
         )
-    after_commit(lambda: index_account(account.pk))
+    )
+
+
+@transaction.atomic
+def account_create(
+    *,
+    actor: User | None,
+    name: str,
+    domains: Iterable[str] = (),
+    external_id: str = "",
+    parent: Account | None = None,
+    owner: User | None = None,
+    segment: str = "",
+    tier: str = "",
+    lifecycle: str = Lifecycle.ONBOARDING,
+    notes: str = "",
+    traits: Mapping[str, Any] | None = None,
+) -> Account:
+    if actor is not None:
+        require_perm(actor, "crm.add_account")
+    fields = account_fields_clean(
+        None,
+        {
+            "name": name,
+            "domains": domains,
+            "external_id": external_id,
+            "parent": parent,
+            "owner": owner,
+            "segment": segment,
+            "tier": tier,
+            "lifecycle": lifecycle,
+            "notes": notes,
+            "traits": traits,
+        },
+    )
+    clean_domain_list = fields.pop("domains")
+    account = Account.objects.create(**fields)
+    _add_domains(account, clean_domain_list)
+    after_commit(partial(index_account, account.pk))
     return account
 
 
 @transaction.atomic
+def account_update(*, actor: User | None, account: Account, **changes: Any) -> Account:
+    """Change the given fields (any of ACCOUNT_FIELDS); ``domains`` is the full new list.
+
+    Returns the updated row (locked and re-read, so it may be a new instance)."""
+    if actor is not None:
+        require_perm(actor, "crm.change_account")
+    account = Account.objects.select_for_update().get(pk=account.pk)
+    fields = account_fields_clean(account, changes)
+    new_domains = fields.pop("domains", None)
+    changed = [f for f, v in fields.items() if getattr(account, f) != v]
+    for field in changed:
+        setattr(account, field, fields[field])
+    if changed:
+        account.save(update_fields=[*changed, "updated_at"])
+    domains_changed = False
+    if new_domains is not None:
+        current = set(account.domains.values_list("domain", flat=True))
+        gone = current - set(new_domains)
+        added = [d for d in new_domains if d not in current]
+        if gone:
+            AccountDomain.objects.filter(account=account, domain__in=gone).delete()
+        _add_domains(account, added)
+        domains_changed = bool(gone or added)
+        if domains_changed and not changed:
+            account.save(update_fields=["updated_at"])
+    if changed or domains_changed:
+        after_commit(partial(index_account, account.pk))
+    if "name" in changed:
+        # A contact's search document carries its account's name.
+        contact_ids = list(account.contacts.values_list("pk", flat=True))
+        after_commit(partial(index_contacts_bulk, contact_ids))
+    return account
+
+
+# --- contacts ---------------------------------------------------------------------------
+
+
+def _key_roles_lost(
+    contact_id: int,
+    old_account_id: int | None,
+    old_roles: Iterable[str],
+    new_account_id: int | None,
+    new_roles: Iterable[str],
+) -> None:
+    """Announce, after commit, each champion/decision-maker role the old account lost."""
+    if old_account_id is None:
+        return
+    kept = set(new_roles) if new_account_id == old_account_id else set()
+    for role in KEY_ROLES:
+        if role in old_roles and role not in kept:
+            after_commit(
+                partial(
+                    events.contact_role_lost.send,
+                    sender=Contact,
+                    contact_id=contact_id,
+                    account_id=old_account_id,
+                    role=str(role),
+                )
+            )
+
+
+def _save_contact(contact: Contact) -> Contact:
+    try:
+        with transaction.atomic():
+            contact.save()
+    except IntegrityError:
+        # Another request took the address or the external id a moment ago.
+        raise ValidationError(
+            {"email": _("A contact with this email address or external id already exists.")}
+        ) from None
+    return contact
+
+
+@transaction.atomic
 def contact_create(
-    *, actor: User | None, email: str, name: str = "", account: Account | None = None
+    *,
+    actor: User | None,
+    email: str,
+    name: str = "",
+    account: Account | None = None,
+    external_id: str = "",
+    other_emails: Iterable[str] = (),
+    phones: Iterable[str] = (),
+    social: Mapping[str, str] | None = None,
+    roles: Iterable[str] = (),
+    evangelist_stage: str = EvangelistStage.CUSTOMER,
+    title: str = "",
+    traits: Mapping[str, Any] | None = None,
 ) -> Contact:
+    """A new contact. Without ``account`` it joins the account its email's domain names.
+    The email may be blank for a person known only by ``external_id`` (the product's
+    user id)."""
     if actor is not None:
         require_perm(actor, "crm.add_contact")
-    address = normalize_email(email)
-    if contacts_by_email(address).exists():
-        raise ValidationError({"email": _("A contact with this email address already exists.")})
-    contact = Contact.objects.create(
-        email=address,
-        name=(name or "").strip()[:200],
-        account=account or account_for_email(address),
+    fields = contact_fields_clean(
+        None,
+        {
+            "email": email,
+            "name": name,
+            "account": account,
+            "external_id": external_id,
+            "other_emails": other_emails,
+            "phones": phones,
+            "social": social,
+            "roles": roles,
+            "evangelist_stage": evangelist_stage,
+            "title": title,
+            "traits": traits,
+        },
     )
-    after_commit(lambda: index_contact(contact.pk))
+    if not fields["email"] and not fields["external_id"]:
+        raise ValidationError({"email": _("A contact needs an email address or an external id.")})
+    if fields["account"] is None and fields["email"]:
+        fields["account"] = account_for_email(fields["email"])
+    contact = _save_contact(Contact(**fields))
+    after_commit(partial(index_contact, contact.pk))
     return contact
+
+
+@transaction.atomic
+def contact_update(*, actor: User | None, contact: Contact, **changes: Any) -> Contact:
+    """Change the given fields (any of CONTACT_FIELDS; ``account=None`` takes the contact
+    off its account). Removing the champion or decision-maker role, or moving such a
+    person off the account, sends crm.events.contact_role_lost after commit.
+
+    Returns the updated row (locked and re-read, so it may be a new instance)."""
+    if actor is not None:
+        require_perm(actor, "crm.change_contact")
+    contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    fields = contact_fields_clean(contact, changes)
+    email = fields.get("email", contact.email)
+    external_id = fields.get("external_id", contact.external_id)
+    if not email and not external_id:
+        raise ValidationError({"email": _("A contact needs an email address or an external id.")})
+    old_account_id, old_roles = contact.account_id, list(contact.roles or [])
+    changed = [f for f, v in fields.items() if getattr(contact, f) != v]
+    if not changed:
+        return contact
+    for field in changed:
+        setattr(contact, field, fields[field])
+    _save_contact(contact)
+    _key_roles_lost(contact.pk, old_account_id, old_roles, contact.account_id, contact.roles)
+    after_commit(partial(index_contact, contact.pk))
+    return contact
+
+
+@transaction.atomic
+def contact_delete(*, actor: User, contact: Contact, reason: str = "") -> None:
+    """Delete a contact for good, with an audit row. A contact who still has tickets
+    cannot be deleted (the tickets would lose their requester)."""
+    require_perm(actor, "crm.delete_contact")
+    contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    contact_id, account_id, roles = contact.pk, contact.account_id, list(contact.roles or [])
+    try:
+        with transaction.atomic():
+            contact.delete()
+    except ProtectedError:
+        raise ValidationError(
+            _("%(name)s still has tickets, so the contact cannot be deleted.")
+            % {"name": contact.display_name}
+        ) from None
+    # The audit row names the contact by id only: the point of deleting is that the
+    # person's data goes.
+    audit_record(
+        actor=actor,
+        action="crm.contact_delete",
+        target=f"contact:{contact_id}",
+        reason=reason,
+        data={"account_id": account_id, "roles": roles},
+    )
+    _key_roles_lost(contact_id, account_id, roles, None, [])
+    after_commit(partial(index_contact, contact_id))
+
+
+# --- subscriptions ----------------------------------------------------------------------
+
+
+def _subscription_changed(subscription: Subscription) -> None:
+    after_commit(
+        partial(
+            events.subscription_changed.send,
+            sender=Subscription,
+            account_id=subscription.account_id,
+            subscription_id=subscription.pk,
+        )
+    )
+
+
+@transaction.atomic
+def subscription_create(
+    *,
+    actor: User | None,
+    account: Account,
+    plan: str,
+    starts_on: date,
+    mrr_minor: int = 0,
+    currency: str = "USD",
+    seats: int = 0,
+    renews_on: date | None = None,
+    auto_renew: bool = True,
+    status: str = SubscriptionStatus.ACTIVE,
+) -> Subscription:
+    """A contract of ``account``. Money is integer minor units: 12345 + "CNY" is ¥123.45."""
+    if actor is not None:
+        require_perm(actor, "crm.add_subscription")
+    fields = subscription_fields_clean(
+        None,
+        {
+            "plan": plan,
+            "starts_on": starts_on,
+            "mrr_minor": mrr_minor,
+            "currency": currency,
+            "seats": seats,
+            "renews_on": renews_on,
+            "auto_renew": auto_renew,
+            "status": status,
+        },
+    )
+    subscription = Subscription.objects.create(account=account, **fields)
+    _subscription_changed(subscription)
+    return subscription
+
+
+@transaction.atomic
+def subscription_update(
+    *, actor: User | None, subscription: Subscription, **changes: Any
+) -> Subscription:
+    """Change the given fields (any of SUBSCRIPTION_FIELDS); returns the re-read row."""
+    if actor is not None:
+        require_perm(actor, "crm.change_subscription")
+    subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
+    fields = subscription_fields_clean(subscription, changes)
+    changed = [f for f, v in fields.items() if getattr(subscription, f) != v]
+    for field in changed:
+        setattr(subscription, field, fields[field])
+    if changed:
+        subscription.save(update_fields=[*changed, "updated_at"])
+        _subscription_changed(subscription)
+    return subscription
+
+
+# --- touchpoints ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def touchpoint_create(
+    *,
+    actor: User | None,
+    account: Account,
+    kind: str,
+    subject: str,
+    body: str,
+    happened_at: datetime,
+    contact: Contact | None = None,
+) -> Touchpoint:
+    """Log a note, call, meeting or email on the account's timeline (plain text)."""
+    if actor is not None:
+        require_perm(actor, "crm.add_touchpoint")
+    errors: dict[str, list[str]] = {}
+    cleaned: dict[str, Any] = {}
+    for field, check in (
+        ("kind", lambda: clean_choice(kind, TouchpointKind, "kind")),
+        ("subject", lambda: clean_text(subject, "subject", 300)),
+        ("body", lambda: clean_text(body, "body", 100_000)),
+    ):
+        try:
+            cleaned[field] = check()
+        except ValidationError as exc:
+            collect_errors(errors, exc)
+    if not isinstance(happened_at, datetime) or timezone.is_naive(happened_at):
+        errors.setdefault("happened_at", []).append(_("Expected a date and time with a zone."))
+    if contact is not None and contact.account_id != account.pk:
+        errors.setdefault("contact", []).append(
+            _("%(name)s is not a contact of %(account)s.")
+            % {"name": contact.display_name, "account": account.name}
+        )
+    if not errors and not (cleaned["subject"] or cleaned["body"]):
+        errors["body"] = [_("Write a subject or some text.")]
+    if errors:
+        raise ValidationError(errors)
+    return Touchpoint.objects.create(
+        account=account,
+        contact=contact,
+        author=actor,
+        happened_at=happened_at,
+        **cleaned,
+    )
 
 
 def contact_mark_bounced(*, email: str, reason: str, when: datetime | None = None) -> int:

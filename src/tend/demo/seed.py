@@ -31,7 +31,7 @@ from tend.crm.models import Account, AccountDomain, Contact
 from tend.crm.search import index_accounts_bulk, index_contacts_bulk
 from tend.demo import names
 from tend.demo.stories import Agent, StoryCast, story_plan, story_replay
-from tend.demo.success import seed_success
+from tend.demo.success import seed_accounts_and_usage
 from tend.demo.texts import TOPICS
 from tend.demo.workspace import macros_and_views_create
 from tend.desk.models import (
@@ -49,8 +49,13 @@ from tend.desk.models import (
 )
 from tend.desk.search import index_tickets_bulk
 from tend.desk.sla import sla_policy_create
+from tend.health.demo import seed_health
 from tend.mail.mailboxes import mailbox_create
 from tend.mail.models import Mailbox
+from tend.success.demo import seed_success as seed_risk_tasks
+from tend.usage.metrics_demo import seed_metrics
+from tend.usage.models import WriteKey
+from tend.usage.services import writekey_create
 
 # Accounts made by the seeder carry this external-id prefix; finding one means the
 # demo is already there, which makes seeding idempotent.
@@ -106,6 +111,9 @@ class DemoSummary:
 Progress = Callable[[str], None]
 
 DEMO_MAILBOX = "support@tend-demo.example"
+DEMO_WRITE_KEY = "Demo product"
+# Days of metric history computed at seeding (each day is one pass over all accounts).
+DEMO_METRIC_DAYS = 30
 
 
 def demo_exists() -> bool:
@@ -187,7 +195,24 @@ class _Seeder:
         self.tickets(users, teams, policy, clock, features, tags, contacts)
         self.macros_and_views(users, teams, areas)
         self.mailbox(teams)
+        self.scores_and_risks()
         return self.summary
+
+    def scores_and_risks(self) -> None:
+        """Metrics over the seeded usage, today's health scores and grades, the day's
+        risk tasks, and a write key for trying the tracking API."""
+        values = seed_metrics(days=DEMO_METRIC_DAYS)
+        snapshots = seed_health()
+        tasks = seed_risk_tasks()
+        self.say(
+            f"scores: {values:,} metric values, {snapshots} health snapshots, {tasks} risk tasks"
+        )
+        if not WriteKey.objects.filter(name=DEMO_WRITE_KEY).exists():
+            _key, plaintext = writekey_create(actor=None, name=DEMO_WRITE_KEY)
+            path = Path(settings.DATA_DIR) / "demo_write_key"
+            path.write_text(plaintext + "\n")
+            path.chmod(0o600)
+            self.say(f"write key for /ingest/v1/ (Segment clients): {path}")
 
     def mailbox(self, teams: dict[str, Team]) -> None:
         """support@ for the built-in SMTP receiver (`tend run` listens on 2525)."""
@@ -377,7 +402,7 @@ class _Seeder:
     # -- customer success -------------------------------------------------------------
 
     def customer_success(self, users: dict[str, User]) -> None:
-        counts = seed_success(
+        counts = seed_accounts_and_usage(
             rng=self.rng,
             now=self.now,
             account_ids=self.account_ids,

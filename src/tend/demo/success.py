@@ -28,7 +28,8 @@ from tend.usage.models import DailyRollup
 
 USAGE_DAYS = 90
 # Events and how often an active user does them on an active day.
-EVENTS = (("login", 1.0), ("report_created", 0.45), ("dashboard_viewed", 2.5), ("export", 0.2))
+# The names match the demo metrics (tend.usage.metrics_demo).
+EVENTS = (("Login", 1.0), ("Report Viewed", 0.6), ("Dashboard Viewed", 2.5), ("Export Run", 0.2))
 STORIES = ("thriving", "steady", "slipping", "dormant")
 STORY_WEIGHTS = (3, 4, 2, 1)
 # Share of the account's people active on a day: (90 days ago, today).
@@ -41,7 +42,7 @@ ACTIVITY = {
 PLANS = (("Starter", 30_000), ("Team", 120_000), ("Business", 450_000), ("Enterprise", 1_500_000))
 
 
-def seed_success(
+def seed_accounts_and_usage(
     *,
     rng: random.Random,
     now: datetime,
@@ -140,7 +141,7 @@ def _usage(
                 hour = rng.randint(1, 12)
                 first = timezone.make_aware(datetime.combine(day, time(hour)))
                 for event, rate in EVENTS:
-                    count = _poisson(rng, rate * 3) if event != "login" else 1
+                    count = _poisson(rng, rate * 3) if event != "Login" else 1
                     if count == 0:
                         continue
                     last = first + timedelta(minutes=rng.randint(1, 300))

@@ -7,8 +7,15 @@ from django.urls import include, path
 app_name = "web"
 
 urlpatterns = [
+    # First: its accounts/<pk>/ (the account 360 page) replaces views_queue.account_detail.
+    path("", include("tend.web.views_cockpit")),
     path("", include("tend.web.views_queue")),
     path("", include("tend.web.views_ticket")),
     path("", include("tend.web.views_mailboxes")),
+    path("", include("tend.web.views_writekeys")),
     path("", include("tend.web.views_email")),
+    path("", include("tend.web.views_health")),
+    path("", include("tend.web.views_crm")),
+    path("", include("tend.web.views_tasks")),
+    path("", include("tend.web.views_metrics")),
 ]

@@ -28,7 +28,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from tend.core.models import User
 from tend.core.ratelimit import client_ip, rate_limit_hit
-from tend.crm.selectors import accounts_visible_to, contacts_visible_to
+from tend.crm.selectors import contacts_visible_to
 from tend.desk.models import Status, Ticket
 from tend.desk.search import search_everything
 from tend.desk.selectors import (
@@ -276,25 +276,6 @@ def search(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
-    account = get_object_or_404(accounts_visible_to(user).prefetch_related("domains"), pk=pk)
-    tickets = (
-        tickets_visible_to(user)
-        .filter(account=account)
-        .select_related("requester", "assignee", "team")
-        .order_by("-updated_at")
-    )
-    contacts = contacts_visible_to(user).filter(account=account).order_by("name", "email")[:100]
-    return render(
-        request,
-        "web/account_detail.html",
-        {"account": account, "page": _page(request, tickets), "contacts": contacts},
-    )
-
-
-@login_required
-@require_GET
 def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     contact = get_object_or_404(contacts_visible_to(user), pk=pk)
@@ -462,7 +443,6 @@ urlpatterns = [
     path("views/<int:pk>/", saved_view, name="saved_view"),
     path("views/<int:pk>/delete/", saved_view_remove, name="saved_view_delete"),
     path("search", search, name="search"),
-    path("accounts/<int:pk>/", account_detail, name="account"),
     path("contacts/<int:pk>/", contact_detail, name="contact"),
     path("profile/", profile, name="profile"),
     path("profile/language/", language_set, name="language_set"),

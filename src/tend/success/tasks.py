@@ -1,0 +1,29 @@
+"""Customer-success jobs. Thin: each calls one service.
+
+Imports are inside the functions so this module (which the scheduler imports to find
+its cron jobs) stays cheap and free of import cycles.
+"""
+
+from __future__ import annotations
+
+from crontask import cron
+from django.tasks import task
+
+
+@cron("0 1 * * *")
+@task
+def evaluate_risks() -> int:
+    """Raise the day's risk tasks. Runs after the health recompute (00:30) so the
+    "renewal while red" signal reads today's band."""
+    from tend.success.risks import risks_evaluate
+
+    return risks_evaluate()
+
+
+@cron("5 0 * * *")
+@task
+def wake_snoozed_tasks() -> int:
+    """Snoozed tasks whose day has come are open again when the CSM starts work."""
+    from tend.success.services import tasks_wake
+
+    return tasks_wake()

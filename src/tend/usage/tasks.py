@@ -1,0 +1,21 @@
+"""Usage jobs. Thin: each calls one service.
+
+Imports are inside the functions so this module (which the scheduler imports to find
+its cron jobs) stays cheap and free of import cycles.
+"""
+
+from __future__ import annotations
+
+from crontask import cron
+from django.tasks import task
+
+from tend.usage import metrics_tasks  # noqa: F401  (registers metrics_compute_daily)
+
+
+@cron("17 3 * * *")
+@task
+def events_prune() -> int:
+    """Delete raw events and drop records older than TEND_EVENTS_KEEP_DAYS (rollups stay)."""
+    from tend.usage.services import events_prune as prune
+
+    return prune()

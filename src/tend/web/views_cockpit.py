@@ -1,0 +1,244 @@
+"""The CSM cockpit: "My accounts" and the account 360 page (header, health, usage,
+contacts, subscriptions, open tasks, tickets and one merged timeline).
+
+Views parse the request, call selectors or a service, and render.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
+from django.urls import path
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from tend.core.models import User
+from tend.crm import services as crm_services
+from tend.crm.models import Account, Role, Subscription
+from tend.crm.selectors import accounts_visible_to, contacts_visible_to
+from tend.desk.selectors import TicketPaginator, tickets_visible_to
+from tend.health.selectors import account_health
+from tend.success.models import Task
+from tend.success.selectors import account_tasks
+from tend.web.forms_cockpit import AccountFilterForm, TouchpointForm
+from tend.web.selectors_cockpit import (
+    SORTS,
+    accounts_annotated,
+    accounts_decorate,
+    money_format,
+    my_accounts,
+    segments_in_use,
+)
+from tend.web.selectors_timeline import account_timeline
+
+PAGE_SIZE = 50
+TIMELINE_LIMIT = 50
+# Partials other parts of the cockpit contribute; the page shows each once it exists.
+HEALTH_CARD = "web/health/_score_card.html"
+GRADES = "web/health/_grades.html"
+METRICS = "web/metrics/_account_metrics.html"
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+def _template_exists(name: str) -> bool:
+    try:
+        get_template(name)
+    except TemplateDoesNotExist:
+        return False
+    return True
+
+
+@login_required
+@require_GET
+def my_accounts_view(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if not user.has_perm("crm.view_account"):
+        raise PermissionDenied
+    form = AccountFilterForm(request.GET or None, segments=segments_in_use())
+    filters = form.filters()
+    page = Paginator(my_accounts(user, filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    accounts_decorate(list(page.object_list))
+    current = filters.sort.lstrip("-")
+    columns = [
+        ("name", _("Account")),
+        ("health", _("Health")),
+        ("trend", _("Trend")),
+        ("mrr", _("MRR")),
+        ("renewal", _("Renewal")),
+        ("tasks", _("Open tasks")),
+        ("lifecycle", _("Lifecycle")),
+        ("segment", _("Segment")),
+    ]
+    headers = [
+        {
+            "key": key,
+            "label": label,
+            # Clicking the sorted column flips its direction.
+            "sort": f"-{key}" if key == current and not filters.sort.startswith("-") else key,
+            "active": key == current,
+            "descending": key == current and filters.sort.startswith("-"),
+        }
+        for key, label in columns
+        if key in SORTS
+    ]
+    context = {
+        "form": form,
+        "filters": filters,
+        "page": page,
+        "headers": headers,
+        "today": timezone.localdate(),
+    }
+    return render(request, "web/cockpit/my_accounts.html", context)
+
+
+def _touchpoint_service() -> Any:
+    # Written by the crm owner; until it lands the page simply hides the form.
+    return getattr(crm_services, "touchpoint_create", None)
+
+
+def _account_or_404(user: User, pk: int) -> Account:
+    qs = accounts_annotated(accounts_visible_to(user).prefetch_related("domains"))
+    account = get_object_or_404(qs, pk=pk)
+    accounts_decorate([account])
+    return account
+
+
+def _before(request: HttpRequest) -> dt.datetime | None:
+    raw = request.GET.get("before") or ""
+    try:
+        value = parse_datetime(raw)
+    except ValueError:
+        return None
+    return value if value is not None and value.tzinfo is not None else None
+
+
+@login_required
+@require_GET
+def account_360(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    account = _account_or_404(user, pk)
+    return render(
+        request, "web/account_detail.html", _account_context(request, user, account, None)
+    )
+
+
+def _account_context(
+    request: HttpRequest, user: User, account: Account, form: TouchpointForm | None
+) -> dict[str, Any]:
+    role_labels = dict(Role.choices)
+    contacts = list(
+        contacts_visible_to(user)
+        .filter(account=account)
+        .order_by("name", "email")
+        .select_related(None)[:100]
+    )
+    for contact in contacts:
+        contact.role_labels = [  # type: ignore[attr-defined]
+            role_labels[r] for r in contact.roles or [] if r in role_labels
+        ]
+    subscriptions: list[Subscription] = []
+    if user.has_perm("crm.view_subscription"):
+        subscriptions = list(account.subscriptions.order_by("-starts_on", "-pk"))
+        for sub in subscriptions:
+            sub.mrr_display = money_format(sub.mrr_minor, sub.currency)  # type: ignore[attr-defined]
+    tasks: list[Task] = []
+    if user.has_perm("success.view_task"):
+        tasks = list(account_tasks(account, include_closed=False)[:50])
+    snapshot = None
+    if user.has_perm("health.view_healthsnapshot"):
+        snapshot = account_health(account)
+    tickets = (
+        tickets_visible_to(user)
+        .filter(account=account)
+        .select_related("requester", "assignee", "team")
+        .order_by("-updated_at")
+    )
+    page = TicketPaginator(tickets, 10).get_page(request.GET.get("page"))
+    before = _before(request)
+    timeline = account_timeline(account, user=user, limit=TIMELINE_LIMIT, before=before)
+    can_log = user.has_perm("crm.add_touchpoint") and _touchpoint_service() is not None
+    if can_log and form is None:
+        form = TouchpointForm(account=account)
+    renewal_in_days = None
+    renews_on = getattr(account, "renews_on", None)
+    if renews_on is not None:
+        renewal_in_days = (renews_on - timezone.localdate()).days
+    return {
+        "account": account,
+        "renewal_in_days": renewal_in_days,
+        "renewal_overdue_days": -renewal_in_days if renewal_in_days else 0,
+        "contacts": contacts,
+        "subscriptions": subscriptions,
+        "can_see_subscriptions": user.has_perm("crm.view_subscription"),
+        "tasks": tasks,
+        "can_see_tasks": user.has_perm("success.view_task"),
+        "snapshot": snapshot,
+        "can_see_health": user.has_perm("health.view_healthsnapshot"),
+        "health": snapshot,
+        # The health and metrics partials read what they need through their own tags.
+        "health_card": _template_exists(HEALTH_CARD),
+        "grades_card": _template_exists(GRADES) and user.has_perm("health.view_contactgrade"),
+        "metrics_card": _template_exists(METRICS) and user.has_perm("usage.view_metricvalue"),
+        "page": page,
+        "timeline": timeline,
+        "timeline_before": before,
+        "timeline_older": timeline[-1].when if len(timeline) == TIMELINE_LIMIT else None,
+        "touchpoint_form": form if can_log else None,
+        "can_view_as": user.has_perm("crm.view_as_customer"),
+    }
+
+
+@login_required
+@require_POST
+def touchpoint_add(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    account = _account_or_404(user, pk)
+    service = _touchpoint_service()
+    if service is None or not user.has_perm("crm.add_touchpoint"):
+        raise PermissionDenied
+    form = TouchpointForm(request.POST, account=account)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            service(
+                actor=user,
+                account=account,
+                kind=data["kind"],
+                subject=data["subject"],
+                body=data["body"],
+                happened_at=data["happened_at"],
+                contact=data["contact"],
+            )
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc) or _("You do not have permission to do that."))
+        except ValidationError as exc:
+            for message in exc.messages:
+                form.add_error(None, message)
+        else:
+            messages.success(request, _("Added to the timeline."))
+            return redirect("web:account", pk=account.pk)
+    context = _account_context(request, user, account, form)
+    return render(request, "web/account_detail.html", context, status=400)
+
+
+urlpatterns = [
+    path("cs/accounts/", my_accounts_view, name="my_accounts"),
+    path("accounts/<int:pk>/", account_360, name="account"),
+    path("accounts/<int:pk>/touchpoints/", touchpoint_add, name="account_touchpoint_add"),
+]

@@ -7,13 +7,18 @@ are loaded into django-helpdesk (a separate virtualenv under bench/peers/) and i
 ticket list and search are measured in the same run, so the Tend ÷ peer ratios compare
 like with like on this machine. Then the email ingest benchmark (mail_ingest.py): a
 seeded 10,000-message Maildir into a fresh Tend database and into django-helpdesk.
-Results go to docs/benchmarks.md and bench/results/.
+Then product-usage ingestion over HTTP (usage_ingest.py: 4 clients posting Segment
+batches to `tend web`, against a plain executemany of the same rows) and the daily
+health recompute (health_recompute.py: metrics, scores and grades for 1,000, 5,000 and
+20,000 accounts × 50 users). Results go to docs/benchmarks.md and bench/results/.
 
     python bench/run.py                       # 1,000,000 tickets, peer with 100,000; mail
     python bench/run.py --tickets 200000 --reuse
     python bench/run.py --tickets 20000 --peer-tickets 5000 --iterations 30   # quick
     python bench/run.py --only mail           # just the email ingest (also: --mail)
     python bench/run.py --only pages          # just the pages (also: --no-mail)
+    python bench/run.py --only usage          # just the product-usage ingest
+    python bench/run.py --only health --reuse # just the health recompute
 """
 
 from __future__ import annotations
@@ -88,8 +93,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
     parser.add_argument(
         "--only",
-        choices=["pages", "mail"],
-        help="run one part: the pages (queue, search) or the email ingest",
+        choices=["pages", "mail", "usage", "health"],
+        help="run one part: the pages (queue, search), the email ingest, the product-usage"
+        " ingest over HTTP, or the daily health recompute",
     )
     parser.add_argument("--mail", action="store_true", help="same as --only mail")
     parser.add_argument("--no-mail", action="store_true", help="same as --only pages")
@@ -312,20 +318,64 @@ def report(
     return "\n".join(lines)
 
 
-PAGES_MARK = "<!-- results -->"
-MAIL_MARK = "<!-- mail-results -->"
+MARKS = {
+    "pages": "<!-- results -->",
+    "mail": "<!-- mail-results -->",
+    "usage": "<!-- usage-results -->",
+    "health": "<!-- health-results -->",
+}
 
 
-def write_docs(table: str | None = None, mail: str | None = None) -> None:
-    """Replace the pages results (below PAGES_MARK) and/or the email ingest results
-    (below MAIL_MARK); a part not given keeps what the last run wrote."""
+def write_docs(table: str | None = None, mail: str | None = None, **more: str | None) -> None:
+    """Replace the parts given (the pages table, the email ingest, ``usage=``,
+    ``health=``) below their marks; a part not given keeps what the last run wrote."""
     text = DOCS.read_text() if DOCS.exists() else ""
-    intro, _, rest = text.partition(PAGES_MARK)
-    old_table, _, old_mail = rest.partition(MAIL_MARK)
-    intro = intro.rstrip() or "# Benchmarks"
-    table = table if table is not None else old_table.strip()
-    mail = mail if mail is not None else old_mail.strip()
-    DOCS.write_text(f"{intro}\n\n{PAGES_MARK}\n{table.strip()}\n\n{MAIL_MARK}\n{mail.strip()}\n")
+    new = {"pages": table, "mail": mail, **more}
+    positions = sorted((text.find(mark), part) for part, mark in MARKS.items() if mark in text)
+    intro = text[: positions[0][0]] if positions else text
+    old: dict[str, str] = {}
+    for n, (start, part) in enumerate(positions):
+        end = positions[n + 1][0] if n + 1 < len(positions) else len(text)
+        old[part] = text[start + len(MARKS[part]) : end].strip()
+    out = (intro.rstrip() or "# Benchmarks") + "\n"
+    for part, mark in MARKS.items():
+        body = new.get(part)
+        body = body if body is not None else old.get(part, "")
+        out += f"\n{mark}\n{body.strip()}\n"
+    DOCS.write_text(out)
+
+
+def run_script(args: list[str]) -> str:
+    """Run a benchmark script in its own process; its standard output, without the
+    machine-readable JSON lines."""
+    done = subprocess.run(
+        [sys.executable, *args], cwd=ROOT, check=True, stdout=subprocess.PIPE, text=True
+    )
+    return "\n".join(
+        line for line in done.stdout.splitlines() if not line.startswith(("{", "["))
+    ).strip()
+
+
+def run_usage() -> str:
+    say("usage ingest: 4 clients × 100-event batches over HTTP")
+    return run_script([str(BENCH / "usage_ingest.py")])
+
+
+def run_health(args: argparse.Namespace) -> str:
+    say("health recompute: 1,000 and 5,000 accounts × 50 users × 90 days; 20,000 × 30 days")
+    reuse = ["--reuse"] if args.reuse else []
+    ninety = run_script([str(BENCH / "health_recompute.py"), "--accounts", "1000", "5000", *reuse])
+    twenty = run_script(
+        [str(BENCH / "health_recompute.py"), "--accounts", "20000", "--days", "30", *reuse]
+    )
+    return (
+        "### Daily health recompute\n\n"
+        "Command: `python bench/run.py --only health` (SQLite; metrics over the rollups, then"
+        " health scores and user grades).\n\n"
+        + ninety
+        + "\n\nAt 20,000 accounts with 30 days of rollups (the metrics look back 30 days, so"
+        " they read the same rows as with 90):\n\n" + twenty
+    )
 
 
 def run_mail(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
@@ -340,6 +390,13 @@ def run_mail(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.only in ("usage", "health"):
+        text = run_usage() if args.only == "usage" else run_health(args)
+        print("\n" + text + "\n")
+        if not args.no_docs:
+            write_docs(**{args.only: text})
+            say(f"results written to {DOCS.relative_to(ROOT)}")
+        return 0
     if args.only == "mail":
         sys.path.insert(0, str(BENCH))
         mail, mail_text = run_mail(args)
@@ -386,8 +443,12 @@ def main(argv: list[str] | None = None) -> int:
             indent=2,
         )
     )
+    usage_text = health_text = None
+    if args.only != "pages":
+        usage_text = run_usage()
+        health_text = run_health(args)
     if not args.no_docs:
-        write_docs(table, mail_text)
+        write_docs(table, mail_text, usage=usage_text, health=health_text)
         say(f"results written to {DOCS.relative_to(ROOT)}")
     failed = [case for case, budget in BUDGETS.items() if tend[case]["p95_ms"] > budget]
     if mail and mail["tend"]["per_second"] < mail_ingest_budget():

@@ -150,33 +150,18 @@ def wait_up(port: int, timeout: float = 60) -> None:
     raise RuntimeError("tend web did not start")
 
 
-def server_command(port: int, workers: int, fast_path: bool) -> list[str]:
-    if not fast_path:
-        web = [str(TEND), "web", "--host", "127.0.0.1", "--port", str(port)]
-        return [*web, "--workers", str(workers)]
-    # The same uvicorn settings as `tend web`, on tend.usage.asgi's wrapper (what
-    # tend/asgi.py serves once it wraps its application with ingest_fast_path).
-    return [
-        str(ROOT / ".venv" / "bin" / "python"),
-        "-m",
-        "uvicorn",
-        "tend.usage.asgi:application",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--lifespan",
-        "off",
-    ]
+def server_command(port: int, workers: int) -> list[str]:
+    # `tend web` serves tend/asgi.py, whose HTTP app sends /ingest/v1/ down the lean path
+    # (tend.usage.asgi.ingest_fast_path) and everything else through Django.
+    web = [str(TEND), "web", "--host", "127.0.0.1", "--port", str(port)]
+    return [*web, "--workers", str(workers)]
 
 
-def run_http(clients: int, duration: float, workers: int, fast_path: bool) -> dict[str, Any]:
+def run_http(clients: int, duration: float, workers: int) -> dict[str, Any]:
     key = prepare()
     port = free_port()
     server = subprocess.Popen(
-        server_command(port, workers, fast_path),
+        server_command(port, workers),
         env=tend_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -228,7 +213,7 @@ def run_http(clients: int, duration: float, workers: int, fast_path: bool) -> di
     return {
         "clients": clients,
         "workers": workers,
-        "server": "usage fast path" if fast_path else "tend web",
+        "server": "tend web",
         "batch": BATCH,
         "events": events,
         "errors": sum(r["errors"] for r in results),
@@ -335,15 +320,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument(
-        "--fast-path",
-        action="store_true",
-        help="serve tend.usage.asgi:application (Django app wrapped by ingest_fast_path)",
-    )
     args = parser.parse_args(argv)
     load = [round(x, 2) for x in os.getloadavg()]
     say(f"HTTP: {args.clients} clients × {args.duration:.0f} s, {args.workers} worker(s)")
-    http_ = run_http(args.clients, args.duration, args.workers, args.fast_path)
+    http_ = run_http(args.clients, args.duration, args.workers)
     say(f"HTTP: {http_['per_second']:,} events/s; plain executemany next")
     plain = run_plain()
     results = {

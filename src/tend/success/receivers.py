@@ -10,15 +10,13 @@ connected by name, so this module keeps working while those apps grow their sign
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
-
-from django.dispatch import Signal
 
 from tend.crm import events as crm_events
 from tend.crm.models import Account, Contact, Role
 from tend.desk import events as desk_events
 from tend.desk.models import Priority, Ticket
+from tend.health import events as health_events
 from tend.success.models import TaskType
 
 
@@ -85,23 +83,17 @@ def on_subscription_changed(sender: Any, account_id: int, **kwargs: Any) -> None
     )
 
 
-def _connect(module: Any, name: str, receiver: Any) -> None:
-    signal = getattr(module, name, None)
-    if isinstance(signal, Signal):
-        signal.connect(receiver, dispatch_uid=f"tend.success.{receiver.__name__}")
-
-
 def connect() -> None:
     desk_events.ticket_created.connect(
         on_ticket_created, dispatch_uid="tend.success.on_ticket_created"
     )
-    _connect(crm_events, "contact_role_lost", on_contact_role_lost)
-    _connect(crm_events, "subscription_changed", on_subscription_changed)
-    try:
-        health_events = importlib.import_module("tend.health.events")
-    except ImportError:  # health/events.py is being written (helper H5)
-        return
-    _connect(health_events, "band_changed", on_band_changed)
+    crm_events.contact_role_lost.connect(
+        on_contact_role_lost, dispatch_uid="tend.success.on_contact_role_lost"
+    )
+    crm_events.subscription_changed.connect(
+        on_subscription_changed, dispatch_uid="tend.success.on_subscription_changed"
+    )
+    health_events.band_changed.connect(on_band_changed, dispatch_uid="tend.success.on_band_changed")
 
 
 connect()

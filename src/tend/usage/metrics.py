@@ -36,7 +36,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Count, Max, Q, Sum
@@ -47,6 +46,9 @@ from tend.core.models import User
 from tend.core.roles import require_perm
 from tend.crm.models import Account, Subscription, SubscriptionStatus
 from tend.usage.models import DailyRollup, Event, Metric, MetricKind, MetricRole, MetricValue
+
+# One reading of TEND_EVENTS_KEEP_DAYS (setting or environment) for pruning and windows.
+from tend.usage.services import events_keep_days
 
 METRIC_FIELDS = (
     "name",
@@ -64,11 +66,6 @@ CONTACT_KINDS = (MetricKind.EVENT_COUNT, MetricKind.ACTIVE_USERS, MetricKind.DAY
 _UPSERT_BATCH = 500
 # At most this many accounts per IN (...) and per transaction.
 _ACCOUNTS_PER_TRANSACTION = 500
-
-
-def events_keep_days() -> int:
-    """How many days raw events are kept (and so the longest property-filtered window)."""
-    return int(getattr(settings, "TEND_EVENTS_KEEP_DAYS", 90))
 
 
 def today_utc() -> date:

@@ -108,8 +108,7 @@ def my_accounts_view(request: HttpRequest) -> HttpResponse:
 
 
 def _touchpoint_service() -> Any:
-    # Written by the crm owner; until it lands the page simply hides the form.
-    return getattr(crm_services, "touchpoint_create", None)
+    return crm_services.touchpoint_create
 
 
 def _account_or_404(user: User, pk: int) -> Account:

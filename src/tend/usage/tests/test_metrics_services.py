@@ -95,3 +95,20 @@ def test_an_invalid_change_leaves_the_metric_as_it_was(manager):
     with pytest.raises(ValidationError):
         metric_update(actor=manager, metric=metric, kind="event_count")
     assert Metric.objects.get(pk=metric.pk).kind == "active_users"
+
+
+def test_the_retention_from_the_environment_limits_windows_as_it_limits_pruning(
+    manager, monkeypatch
+):
+    # TEND_EVENTS_KEEP_DAYS set only in the environment (as docs/settings.md says).
+    monkeypatch.setenv("TEND_EVENTS_KEEP_DAYS", "30")
+    with pytest.raises(ValidationError) as excinfo:
+        metric_create(
+            actor=manager,
+            name="Pro",
+            kind="active_users",
+            property_name="plan",
+            property_value="pro",
+            window_days=90,
+        )
+    assert "window_days" in errors_of(excinfo)

@@ -16,7 +16,6 @@ from django.utils import timezone
 from conftest import make_staff
 from tend.core.models import User
 from tend.core.roles import Role
-from tend.crm import services as crm_services
 from tend.crm.models import (
     Account,
     Contact,
@@ -234,9 +233,6 @@ def test_account_360_page_shows_header_contacts_subscriptions_tasks_and_timeline
     assert "task_raised" in kinds
 
 
-@pytest.mark.skipif(
-    not hasattr(crm_services, "touchpoint_create"), reason="crm touchpoint_create not landed yet"
-)
 def test_account_page_logs_a_call_onto_the_timeline(client: Client, csm: User) -> None:
     account = _account("Acme", csm)
     client.force_login(csm)

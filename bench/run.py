@@ -370,8 +370,9 @@ def run_health(args: argparse.Namespace) -> str:
     )
     return (
         "### Daily health recompute\n\n"
-        "Command: `python bench/run.py --only health` (SQLite; metrics over the rollups, then"
-        " health scores and user grades).\n\n"
+        f"Command: `python bench/run.py --only health{' --reuse' if args.reuse else ''}`"
+        " (SQLite; metrics over the rollups, then health scores and user grades; `again`"
+        " is a second health recompute of the same day).\n\n"
         + ninety
         + "\n\nAt 20,000 accounts with 30 days of rollups (the metrics look back 30 days, so"
         " they read the same rows as with 90):\n\n" + twenty

@@ -221,9 +221,13 @@ class CommentIn(StrictIn):
 # --- accounts and contacts --------------------------------------------------
 
 
-def _no_nulls(schema: Schema, fields: tuple[str, ...]) -> None:
+def _no_nulls(schema: Schema, *, nullable: tuple[str, ...]) -> None:
     """PATCH bodies: a field may be left out, but only the nullable ones may be null."""
-    nulled = [f for f in fields if f in schema.model_fields_set and getattr(schema, f) is None]
+    nulled = [
+        f
+        for f in type(schema).model_fields
+        if f not in nullable and f in schema.model_fields_set and getattr(schema, f) is None
+    ]
     if nulled:
         raise ValueError(f"{', '.join(nulled)} cannot be null")
 
@@ -303,17 +307,6 @@ class AccountCreateIn(StrictIn):
 class AccountPatchIn(StrictIn):
     """Only the fields present are changed; ``parent`` and ``owner`` accept null."""
 
-    NOT_NULL: ClassVar[tuple[str, ...]] = (
-        "name",
-        "domains",
-        "external_id",
-        "segment",
-        "tier",
-        "lifecycle",
-        "notes",
-        "traits",
-    )
-
     name: AccountName | None = None
     domains: list[str] | None = Field(default=None, description="The full list of domains.")
     external_id: Text100 | None = None
@@ -327,7 +320,7 @@ class AccountPatchIn(StrictIn):
 
     @model_validator(mode="after")
     def _no_null_for_required_fields(self) -> AccountPatchIn:
-        _no_nulls(self, self.NOT_NULL)
+        _no_nulls(self, nullable=("parent", "owner"))
         return self
 
 
@@ -375,19 +368,6 @@ class ContactCreateIn(StrictIn):
 class ContactPatchIn(StrictIn):
     """Only the fields present are changed; ``account`` accepts null (off the account)."""
 
-    NOT_NULL: ClassVar[tuple[str, ...]] = (
-        "email",
-        "name",
-        "external_id",
-        "other_emails",
-        "phones",
-        "social",
-        "roles",
-        "evangelist_stage",
-        "title",
-        "traits",
-    )
-
     email: str | None = None
     name: Text200 | None = None
     account: int | None = Field(default=None, description="Account id, or null.")
@@ -402,7 +382,7 @@ class ContactPatchIn(StrictIn):
 
     @model_validator(mode="after")
     def _no_null_for_required_fields(self) -> ContactPatchIn:
-        _no_nulls(self, self.NOT_NULL)
+        _no_nulls(self, nullable=("account",))
         return self
 
 
@@ -438,16 +418,6 @@ class SubscriptionCreateIn(StrictIn):
 class SubscriptionPatchIn(StrictIn):
     """Only the fields present are changed; ``renews_on`` accepts null."""
 
-    NOT_NULL: ClassVar[tuple[str, ...]] = (
-        "plan",
-        "starts_on",
-        "mrr_minor",
-        "currency",
-        "seats",
-        "auto_renew",
-        "status",
-    )
-
     plan: (
         Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
         | None
@@ -462,7 +432,7 @@ class SubscriptionPatchIn(StrictIn):
 
     @model_validator(mode="after")
     def _no_null_for_required_fields(self) -> SubscriptionPatchIn:
-        _no_nulls(self, self.NOT_NULL)
+        _no_nulls(self, nullable=("renews_on",))
         return self
 
 

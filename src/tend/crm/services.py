@@ -14,7 +14,6 @@ from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError, Q
 from django.utils import timezone
@@ -28,6 +27,7 @@ from tend.crm import events
 from tend.crm.cleaning import (
     account_fields_clean,
     clean_choice,
+    clean_email,
     clean_text,
     collect_errors,
     contact_fields_clean,
@@ -53,18 +53,6 @@ from tend.crm.selectors import contacts_by_email
 KEY_ROLES = (Role.CHAMPION, Role.DECISION_MAKER)
 
 
-def normalize_email(email: str) -> str:
-    """Trim and lower-case an address; raise a clear ValidationError if it isn't one."""
-    cleaned = (email or "").strip().lower()
-    try:
-        validate_email(cleaned)
-    except ValidationError:
-        raise ValidationError(
-            {"email": _("“%(email)s” is not a valid email address.") % {"email": email}}
-        ) from None
-    return cleaned
-
-
 def account_for_email(email: str) -> Account | None:
     """The account whose domain matches the address's domain (or a parent domain)."""
     domain = email.rsplit("@", 1)[-1].lower()
@@ -82,7 +70,7 @@ def account_for_email(email: str) -> Account | None:
 def contact_for_email(*, email: str, name: str = "") -> Contact:
     """The contact for an address, created on first contact and tied to the account
     whose domain matches. Case-insensitive: "Li@X.cn" and "li@x.cn" are one person."""
-    address = normalize_email(email)
+    address = clean_email(email)
     contact = contacts_by_email(address).first()
     if contact is not None:
         if name and not contact.name:

@@ -27,9 +27,10 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 
 from tend.core.commit import after_commit
+from tend.crm.cleaning import clean_email
 from tend.crm.models import Account, Contact
 from tend.crm.search import index_accounts_bulk, index_contacts_bulk
-from tend.crm.services import account_for_email, contacts_by_email, normalize_email
+from tend.crm.services import account_for_email, contacts_by_email
 
 ID_MAX = 100  # crm external_id length
 
@@ -62,7 +63,7 @@ def _email(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         return ""
     try:
-        return normalize_email(value)
+        return clean_email(value)
     except ValidationError:
         return ""
 

@@ -32,6 +32,7 @@ from tend.health.selectors import account_health
 from tend.success.models import Task
 from tend.success.selectors import account_tasks
 from tend.web.forms_cockpit import AccountFilterForm, TouchpointForm
+from tend.web.requests import request_user
 from tend.web.selectors_cockpit import (
     SORTS,
     accounts_annotated,
@@ -50,12 +51,6 @@ GRADES = "web/health/_grades.html"
 METRICS = "web/metrics/_account_metrics.html"
 
 
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
-
-
 def _template_exists(name: str) -> bool:
     try:
         get_template(name)
@@ -67,7 +62,7 @@ def _template_exists(name: str) -> bool:
 @login_required
 @require_GET
 def my_accounts_view(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     if not user.has_perm("crm.view_account"):
         raise PermissionDenied
     form = AccountFilterForm(request.GET or None, segments=segments_in_use())
@@ -130,7 +125,7 @@ def _before(request: HttpRequest) -> dt.datetime | None:
 @login_required
 @require_GET
 def account_360(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     account = _account_or_404(user, pk)
     return render(
         request, "web/account_detail.html", _account_context(request, user, account, None)
@@ -206,7 +201,7 @@ def _account_context(
 @login_required
 @require_POST
 def touchpoint_add(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     account = _account_or_404(user, pk)
     service = _touchpoint_service()
     if service is None or not user.has_perm("crm.add_touchpoint"):

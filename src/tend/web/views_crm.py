@@ -14,7 +14,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
-from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
@@ -23,7 +22,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from tend.core.models import User
 from tend.crm import csv_import, csv_io
 from tend.crm.csv_import import ImportStatus
 from tend.crm.csv_io import ImportKind
@@ -49,30 +47,12 @@ from tend.web.forms_crm import (
     ImportUploadForm,
     SubscriptionForm,
 )
+from tend.web.requests import forbidden, form_errors_add, request_user
 from tend.web.selectors_crm import accounts_listed, contacts_listed, money
 
 PAGE_SIZE = 50
 # Invalid rows shown on the preview; the count covers them all.
 PREVIEW_ERRORS_SHOWN = 200
-
-
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)  # login_required guarantees it
-    return user
-
-
-def _forbidden(request: HttpRequest, error: PermissionDenied | None = None) -> HttpResponse:
-    message = (str(error) if error else "") or _("You do not have permission to do that.")
-    return render(request, "web/forbidden.html", {"message": message}, status=403)
-
-
-def _apply_errors(form: Form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
 
 
 def _page(request: HttpRequest, qs: QuerySet[Any]) -> Page[Any]:
@@ -92,9 +72,9 @@ def _query_without(request: HttpRequest, *names: str) -> str:
 @login_required
 @require_GET
 def account_list(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     if not user.has_perm("crm.view_account"):
-        return _forbidden(request)
+        return forbidden(request)
     form = AccountFilterForm(request.GET or None)
     filters = form.filters()
     page = _page(request, accounts_listed(user, filters))
@@ -142,9 +122,9 @@ def _sort_link(request: HttpRequest, key: str, current: str) -> dict[str, str]:
 @login_required
 @require_GET
 def account_export(request: HttpRequest) -> HttpResponseBase:
-    user = _user(request)
+    user = request_user(request)
     if not user.has_perm("crm.view_account"):
-        return _forbidden(request)
+        return forbidden(request)
     filters = AccountFilterForm(request.GET).filters()
     lines = csv_io.accounts_export(
         actor=user, accounts=accounts_listed(user, filters), filters=vars(filters)
@@ -162,17 +142,17 @@ def _csv_response(lines: Any, what: str) -> StreamingHttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def account_new(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     if not user.has_perm("crm.add_account"):
-        return _forbidden(request)
+        return forbidden(request)
     form = AccountForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             account = account_create(actor=user, **form.changes())
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            form_errors_add(form, exc)
         except PermissionDenied as error:
-            return _forbidden(request, error)
+            return forbidden(request, error)
         else:
             messages.success(request, _("Account %(name)s created.") % {"name": account.name})
             return redirect("web:account", pk=account.pk)
@@ -185,19 +165,19 @@ def account_new(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     account = get_object_or_404(accounts_visible_to(user).prefetch_related("domains"), pk=pk)
     can_change = user.has_perm("crm.change_account")
     if not can_change:
-        return _forbidden(request)
+        return forbidden(request)
     form = AccountForm(request.POST or None, account=account)
     if request.method == "POST" and form.is_valid():
         try:
             account = account_update(actor=user, account=account, **form.changes())
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            form_errors_add(form, exc)
         except PermissionDenied as error:
-            return _forbidden(request, error)
+            return forbidden(request, error)
         else:
             messages.success(request, _("Account %(name)s saved.") % {"name": account.name})
             return redirect("web:account", pk=account.pk)
@@ -226,10 +206,10 @@ def _subscription_rows(subscriptions: QuerySet[Any]) -> list[tuple[Any, str]]:
 @login_required
 @require_http_methods(["GET", "POST"])
 def subscription_new(request: HttpRequest, account_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     account = get_object_or_404(accounts_visible_to(user), pk=account_id)
     if not user.has_perm("crm.change_account"):
-        return _forbidden(request)
+        return forbidden(request)
     latest = account.subscriptions.order_by("-starts_on", "-pk").first()
     initial = {"starts_on": timezone.localdate(), "currency": latest.currency if latest else "USD"}
     form = SubscriptionForm(request.POST or None, initial=initial)
@@ -237,9 +217,9 @@ def subscription_new(request: HttpRequest, account_id: int) -> HttpResponse:
         try:
             subscription_create(actor=user, account=account, **form.changes())
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            form_errors_add(form, exc)
         except PermissionDenied as error:
-            return _forbidden(request, error)
+            return forbidden(request, error)
         else:
             messages.success(request, _("Subscription added."))
             return redirect("web:crm_account_edit", pk=account.pk)
@@ -251,18 +231,18 @@ def subscription_new(request: HttpRequest, account_id: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def subscription_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     subscription = get_object_or_404(subscriptions_visible_to(user), pk=pk)
     if not user.has_perm("crm.change_account"):
-        return _forbidden(request)
+        return forbidden(request)
     form = SubscriptionForm(request.POST or None, subscription=subscription)
     if request.method == "POST" and form.is_valid():
         try:
             subscription_update(actor=user, subscription=subscription, **form.changes())
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            form_errors_add(form, exc)
         except PermissionDenied as error:
-            return _forbidden(request, error)
+            return forbidden(request, error)
         else:
             messages.success(request, _("Subscription saved."))
             return redirect("web:crm_account_edit", pk=subscription.account_id)
@@ -277,9 +257,9 @@ def subscription_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def contact_list(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     if not user.has_perm("crm.view_contact"):
-        return _forbidden(request)
+        return forbidden(request)
     form = ContactFilterForm(request.GET or None)
     page = _page(request, contacts_listed(user, form.filters()))
     return render(
@@ -301,9 +281,9 @@ def contact_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def contact_export(request: HttpRequest) -> HttpResponseBase:
-    user = _user(request)
+    user = request_user(request)
     if not user.has_perm("crm.view_contact"):
-        return _forbidden(request)
+        return forbidden(request)
     filters = ContactFilterForm(request.GET).filters()
     lines = csv_io.contacts_export(
         actor=user, contacts=contacts_listed(user, filters), filters=vars(filters)
@@ -314,9 +294,9 @@ def contact_export(request: HttpRequest) -> HttpResponseBase:
 @login_required
 @require_http_methods(["GET", "POST"])
 def contact_new(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     if not user.has_perm("crm.add_contact"):
-        return _forbidden(request)
+        return forbidden(request)
     initial: dict[str, Any] = {}
     if request.GET.get("account", "").isdigit():
         initial["account"] = int(request.GET["account"])
@@ -325,9 +305,9 @@ def contact_new(request: HttpRequest) -> HttpResponse:
         try:
             contact = contact_create(actor=user, **form.changes())
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            form_errors_add(form, exc)
         except PermissionDenied as error:
-            return _forbidden(request, error)
+            return forbidden(request, error)
         else:
             messages.success(
                 request, _("Contact %(name)s created.") % {"name": contact.display_name}
@@ -342,18 +322,18 @@ def contact_new(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     contact = get_object_or_404(contacts_visible_to(user), pk=pk)
     if not user.has_perm("crm.change_contact"):
-        return _forbidden(request)
+        return forbidden(request)
     form = ContactForm(request.POST or None, contact=contact)
     if request.method == "POST" and form.is_valid():
         try:
             contact = contact_update(actor=user, contact=contact, **form.changes())
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            form_errors_add(form, exc)
         except PermissionDenied as error:
-            return _forbidden(request, error)
+            return forbidden(request, error)
         else:
             messages.success(request, _("Contact %(name)s saved.") % {"name": contact.display_name})
             return redirect("web:contact", pk=contact.pk)
@@ -380,12 +360,12 @@ def _list_url(kind: ImportKind) -> str:
 @login_required
 @require_http_methods(["GET", "POST"])
 def import_upload(request: HttpRequest, kind: str) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     what = _kind(kind)
     try:
         csv_import.import_perm_check(user, what)
     except PermissionDenied as error:
-        return _forbidden(request, error)
+        return forbidden(request, error)
     form = ImportUploadForm(request.POST or None, request.FILES or None, kind=what)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
@@ -414,7 +394,7 @@ def import_upload(request: HttpRequest, kind: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def import_preview(request: HttpRequest, token: str) -> HttpResponse:
     """GET: what the file would do. POST: do it (in the background)."""
-    user = _user(request)
+    user = request_user(request)
     state = csv_import.import_state(actor=user, token=token)
     if state is None:
         raise Http404
@@ -424,7 +404,7 @@ def import_preview(request: HttpRequest, token: str) -> HttpResponse:
         try:
             csv_import.import_confirm(actor=user, token=token)
         except PermissionDenied as error:
-            return _forbidden(request, error)
+            return forbidden(request, error)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
             return redirect(_list_url(ImportKind(state["kind"])))
@@ -454,7 +434,7 @@ def import_preview(request: HttpRequest, token: str) -> HttpResponse:
 @require_GET
 def import_status(request: HttpRequest, token: str) -> HttpResponse:
     """The progress bar; htmx polls it every second until the job ends."""
-    user = _user(request)
+    user = request_user(request)
     state = csv_import.import_state(actor=user, token=token)
     if state is None:
         raise Http404

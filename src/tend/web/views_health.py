@@ -39,17 +39,7 @@ from tend.health.services import (
     health_version_create,
 )
 from tend.usage.models import Metric
-
-
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)  # login_required guarantees it
-    return user
-
-
-def _forbidden(request: HttpRequest, error: PermissionDenied | None = None) -> HttpResponse:
-    message = (str(error) if error else "") or _("You do not have permission to do that.")
-    return render(request, "web/forbidden.html", {"message": message}, status=403)
+from tend.web.requests import forbidden, form_errors_add, request_user
 
 
 class HealthModelForm(forms.Form):
@@ -87,14 +77,6 @@ class HealthModelForm(forms.Form):
         return value
 
 
-def _apply_errors(form: forms.Form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error("config", exc)
-
-
 def _editor_context(form: HealthModelForm, model: HealthModel | None, user: User) -> dict[str, Any]:
     versions = list(model.versions.select_related("created_by")) if model else []
     return {
@@ -112,9 +94,9 @@ def _editor_context(form: HealthModelForm, model: HealthModel | None, user: User
 @login_required
 @require_GET
 def health_model_list(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     if not user.has_perm("health.view_healthmodel"):
-        return _forbidden(request)
+        return forbidden(request)
     return render(
         request,
         "web/health/model_list.html",
@@ -125,9 +107,9 @@ def health_model_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def health_model_new(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     if not user.has_perm("health.add_healthmodel"):
-        return _forbidden(request)
+        return forbidden(request)
     initial = {"config": json.dumps(DEFAULT_CONFIG, indent=2), "is_active": True}
     form = HealthModelForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -142,9 +124,9 @@ def health_model_new(request: HttpRequest) -> HttpResponse:
                 config=data["config"],
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            form_errors_add(form, exc, non_field="config")
         except PermissionDenied as error:
-            return _forbidden(request, error)
+            return forbidden(request, error)
         else:
             messages.success(request, _("Health model %(name)s created.") % {"name": model.name})
             return redirect("web:health_model_edit", model.pk)
@@ -157,7 +139,7 @@ def health_model_new(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def health_model_edit(request: HttpRequest, model_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     model = get_object_or_404(health_models_visible_to(user), pk=model_id)
     latest = model.versions.order_by("-number").first()
     initial = {
@@ -170,7 +152,7 @@ def health_model_edit(request: HttpRequest, model_id: int) -> HttpResponse:
     form = HealthModelForm(request.POST or None, initial=initial)
     if request.method == "POST":
         if not user.has_perm("health.add_healthmodelversion"):
-            return _forbidden(request)
+            return forbidden(request)
         if form.is_valid():
             data = form.cleaned_data
             scope = {k: data[k] for k in ("name", "segment", "lifecycle", "is_active")}
@@ -188,9 +170,9 @@ def health_model_edit(request: HttpRequest, model_id: int) -> HttpResponse:
                         )
             except ValidationError as exc:
                 model.refresh_from_db()
-                _apply_errors(form, exc)
+                form_errors_add(form, exc, non_field="config")
             except PermissionDenied as error:
-                return _forbidden(request, error)
+                return forbidden(request, error)
             else:
                 if version is not None:
                     messages.success(
@@ -210,7 +192,7 @@ def health_model_edit(request: HttpRequest, model_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def health_version_detail(request: HttpRequest, model_id: int, number: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     model = get_object_or_404(health_models_visible_to(user), pk=model_id)
     version = get_object_or_404(HealthModelVersion, model=model, number=number)
     return render(
@@ -224,9 +206,9 @@ def health_version_detail(request: HttpRequest, model_id: int, number: int) -> H
 @require_GET
 def health_focus(request: HttpRequest) -> HttpResponse:
     """C and B− users on my accounts (everyone's with ?all=1, for those who may see all)."""
-    user = _user(request)
+    user = request_user(request)
     if not user.has_perm("health.view_contactgrade"):
-        return _forbidden(request)
+        return forbidden(request)
     show_all = request.GET.get("all") == "1" and user.has_perm("crm.view_account")
     grades = focus_list(None if show_all else user)
     if show_all:

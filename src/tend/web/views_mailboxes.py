@@ -14,7 +14,6 @@ from django.urls import path
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from tend.core.models import User
 from tend.mail.mailboxes import (
     mailbox_create,
     mailbox_delete,
@@ -22,51 +21,33 @@ from tend.mail.mailboxes import (
     mailboxes_for_admin,
 )
 from tend.web.forms_mailboxes import MailboxForm
-
-
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)  # login_required guarantees it
-    return user
-
-
-def _forbidden(request: HttpRequest, error: PermissionDenied) -> HttpResponse:
-    message = str(error) or _("You do not have permission to do that.")
-    return render(request, "web/forbidden.html", {"message": message}, status=403)
-
-
-def _apply_errors(form: MailboxForm, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
+from tend.web.requests import forbidden, form_errors_add, request_user
 
 
 @login_required
 @require_GET
 def mailbox_list(request: HttpRequest) -> HttpResponse:
     try:
-        mailboxes = list(mailboxes_for_admin(_user(request)))
+        mailboxes = list(mailboxes_for_admin(request_user(request)))
     except PermissionDenied as error:
-        return _forbidden(request, error)
+        return forbidden(request, error)
     return render(request, "web/mailboxes_list.html", {"mailboxes": mailboxes})
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def mailbox_new(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     if not user.has_perm("mail.add_mailbox"):
-        return _forbidden(request, PermissionDenied())
+        return forbidden(request)
     form = MailboxForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             mailbox = mailbox_create(actor=user, **form.changes())
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            form_errors_add(form, exc)
         except PermissionDenied as error:
-            return _forbidden(request, error)
+            return forbidden(request, error)
         else:
             messages.success(
                 request, _("Mailbox %(address)s added.") % {"address": mailbox.address}
@@ -79,21 +60,21 @@ def mailbox_new(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def mailbox_edit(request: HttpRequest, mailbox_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     try:
         mailbox = get_object_or_404(mailboxes_for_admin(user), pk=mailbox_id)
     except PermissionDenied as error:
-        return _forbidden(request, error)
+        return forbidden(request, error)
     if request.method == "POST" and not user.has_perm("mail.change_mailbox"):
-        return _forbidden(request, PermissionDenied())
+        return forbidden(request)
     form = MailboxForm(request.POST or None, mailbox=mailbox)
     if request.method == "POST" and form.is_valid():
         try:
             mailbox_update(actor=user, mailbox=mailbox, **form.changes())
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            form_errors_add(form, exc)
         except PermissionDenied as error:
-            return _forbidden(request, error)
+            return forbidden(request, error)
         else:
             messages.success(
                 request, _("Mailbox %(address)s saved.") % {"address": mailbox.address}
@@ -107,12 +88,12 @@ def mailbox_edit(request: HttpRequest, mailbox_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def mailbox_remove(request: HttpRequest, mailbox_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     try:
         mailbox = get_object_or_404(mailboxes_for_admin(user), pk=mailbox_id)
         mailbox_delete(actor=user, mailbox=mailbox)
     except PermissionDenied as error:
-        return _forbidden(request, error)
+        return forbidden(request, error)
     messages.success(request, _("Mailbox %(address)s removed.") % {"address": mailbox.address})
     return redirect("web:mailboxes")
 

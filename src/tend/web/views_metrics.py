@@ -21,11 +21,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
-from tend.core.models import User
 from tend.crm.selectors import accounts_visible_to
 from tend.usage.metrics import events_keep_days, metric_create, metric_update
 from tend.usage.models import Metric, MetricKind, MetricRole
 from tend.usage.selectors import metric_averages, metrics_visible_to
+from tend.web.requests import forbidden, form_errors_add, request_user
 
 WINDOWS = [
     (7, gettext_lazy("7 days")),
@@ -76,31 +76,13 @@ class MetricForm(forms.Form):
             "window may not be longer, and values cannot look back further than that."
         ) % {"days": events_keep_days()}
 
-    def apply_errors(self, exc: ValidationError) -> None:
-        if hasattr(exc, "error_dict"):
-            for field, errors in exc.error_dict.items():
-                self.add_error(field if field in self.fields else None, errors)
-        else:
-            self.add_error(None, exc)
-
-
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)  # login_required guarantees it
-    return user
-
-
-def _forbidden(request: HttpRequest, error: PermissionDenied | None = None) -> HttpResponse:
-    message = str(error or "") or _("You do not have permission to do that.")
-    return render(request, "web/forbidden.html", {"message": message}, status=403)
-
 
 @login_required
 @require_GET
 def metric_list(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     if not user.has_perm("usage.view_metric"):
-        return _forbidden(request)
+        return forbidden(request)
     metrics = list(metrics_visible_to(user).order_by("-is_active", "name"))
     averages = metric_averages(metrics)
     rows = [(metric, averages.get(metric.pk)) for metric in metrics]
@@ -110,17 +92,17 @@ def metric_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def metric_new(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     if not user.has_perm("usage.add_metric"):
-        return _forbidden(request)
+        return forbidden(request)
     form = MetricForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             metric = metric_create(actor=user, **form.cleaned_data)
         except ValidationError as exc:
-            form.apply_errors(exc)
+            form_errors_add(form, exc)
         except PermissionDenied as error:
-            return _forbidden(request, error)
+            return forbidden(request, error)
         else:
             messages.success(request, _("Metric “%(name)s” added.") % {"name": metric.name})
             return redirect("web:metrics")
@@ -131,21 +113,21 @@ def metric_new(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def metric_edit(request: HttpRequest, metric_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     if not user.has_perm("usage.view_metric"):
-        return _forbidden(request)
+        return forbidden(request)
     metric = get_object_or_404(metrics_visible_to(user), pk=metric_id)
     can_change = user.has_perm("usage.change_metric")
     if request.method == "POST" and not can_change:
-        return _forbidden(request)
+        return forbidden(request)
     form = MetricForm(request.POST or None, metric=metric)
     if request.method == "POST" and form.is_valid():
         try:
             metric_update(actor=user, metric=metric, **form.cleaned_data)
         except ValidationError as exc:
-            form.apply_errors(exc)
+            form_errors_add(form, exc)
         except PermissionDenied as error:
-            return _forbidden(request, error)
+            return forbidden(request, error)
         else:
             messages.success(request, _("Metric “%(name)s” saved.") % {"name": metric.name})
             return redirect("web:metrics")
@@ -157,10 +139,10 @@ def metric_edit(request: HttpRequest, metric_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def account_metrics_page(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     account = get_object_or_404(accounts_visible_to(user), pk=pk)
     if not user.has_perm("usage.view_metric"):
-        return _forbidden(request)
+        return forbidden(request)
     return render(request, "web/metrics/account.html", {"account": account})
 
 

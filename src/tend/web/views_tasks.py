@@ -18,12 +18,7 @@ from tend.crm.selectors import accounts_visible_to
 from tend.success import services
 from tend.success.selectors import my_tasks_grouped, task_owners, tasks_visible_to
 from tend.web.forms_tasks import CloseForm, RiskSettingsForm, SnoozeForm, TaskForm
-
-
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
+from tend.web.requests import request_user
 
 
 def _require(user: User, perm: str) -> None:
@@ -47,7 +42,7 @@ def _errors(exc: ValidationError) -> str:
 @login_required
 @require_GET
 def task_list(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     _require(user, "success.view_task")
     groups = my_tasks_grouped(user)
     sections = [
@@ -72,7 +67,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def task_snooze(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     task = get_object_or_404(tasks_visible_to(user), pk=pk)
     form = SnoozeForm(request.POST)
     if not form.is_valid():
@@ -90,7 +85,7 @@ def task_snooze(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def task_close(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     task = get_object_or_404(tasks_visible_to(user), pk=pk)
     form = CloseForm(request.POST)
     if not form.is_valid():
@@ -113,7 +108,7 @@ def task_close(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def task_reopen(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     task = get_object_or_404(tasks_visible_to(user), pk=pk)
     try:
         services.task_reopen(actor=user, task=task)
@@ -125,7 +120,7 @@ def task_reopen(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def task_new(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     _require(user, "success.add_task")
     accounts = accounts_visible_to(user)
     initial = {}
@@ -156,7 +151,7 @@ def task_new(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def risk_settings(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     _require(user, "success.view_risksettings")
     can_change = user.has_perm("success.change_risksettings")
     row = services.risk_settings_get()

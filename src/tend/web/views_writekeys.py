@@ -16,36 +16,25 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from tend.core.models import User
 from tend.usage.services import writekey_create, writekey_revoke, writekeys_for_admin
-
-
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)  # login_required guarantees it
-    return user
-
-
-def _forbidden(request: HttpRequest) -> HttpResponse:
-    message = _("You do not have permission to do that.")
-    return render(request, "web/forbidden.html", {"message": message}, status=403)
+from tend.web.requests import forbidden, request_user
 
 
 @never_cache  # the page that shows a new key must not be kept by any cache
 @login_required
 @require_http_methods(["GET", "POST"])
 def writekey_list(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     try:
         keys = writekeys_for_admin(user)
     except PermissionDenied:
-        return _forbidden(request)
+        return forbidden(request)
     created, plaintext, error, status = None, "", "", 200
     if request.method == "POST":
         try:
             created, plaintext = writekey_create(actor=user, name=request.POST.get("name", ""))
         except PermissionDenied:
-            return _forbidden(request)
+            return forbidden(request)
         except ValidationError as exc:
             error, status = " ".join(exc.messages), 400
     ingest_url = request.build_absolute_uri("/ingest")
@@ -64,12 +53,12 @@ def writekey_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def writekey_revoke_view(request: HttpRequest, writekey_id: int) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     try:
         key = get_object_or_404(writekeys_for_admin(user), pk=writekey_id)
         writekey_revoke(actor=user, key=key)
     except PermissionDenied:
-        return _forbidden(request)
+        return forbidden(request)
     messages.success(request, _("Write key “%(name)s” revoked.") % {"name": key.name})
     return redirect("web:writekeys")
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,28 +14,11 @@ from conftest import make_staff
 from tend.core.roles import Role
 from tend.crm.models import Account, Contact, Subscription, Touchpoint, TouchpointKind
 from tend.health.models import HealthSnapshot
+from tend.web.tests.test_ticket_page_browser import SHOTS, chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = os.environ.get("TEND_CHROMIUM", "/usr/bin/chromium")
-SHOTS = os.environ.get("TEND_SCREENSHOTS", "")
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
-        pytest.skip(f"Chromium not found at {CHROMIUM}")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-            headless=True,
-        )
-        yield browser
-        browser.close()
+__all__ = ["chromium"]  # the module-scoped browser fixture, shared with the ticket tests
 
 
 def _shot(page: Any, name: str) -> None:

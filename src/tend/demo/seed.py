@@ -50,6 +50,7 @@ from tend.desk.models import (
 from tend.desk.search import index_tickets_bulk
 from tend.desk.sla import sla_policy_create
 from tend.health.demo import seed_health
+from tend.health.services import health_recompute
 from tend.mail.mailboxes import mailbox_create
 from tend.mail.models import Mailbox
 from tend.success.demo import seed_success as seed_risk_tasks
@@ -203,6 +204,11 @@ class _Seeder:
         risk tasks, and a write key for trying the tracking API."""
         values = seed_metrics(days=DEMO_METRIC_DAYS)
         snapshots = seed_health()
+        # Score the earlier days too (oldest first), so trend arrows and the health
+        # chart have a history to show from the first sign-in.
+        today = timezone.now().date()
+        for back in range(DEMO_METRIC_DAYS - 1, 0, -1):
+            snapshots += health_recompute(day=today - timedelta(days=back))
         tasks = seed_risk_tasks()
         self.say(
             f"scores: {values:,} metric values, {snapshots} health snapshots, {tasks} risk tasks"

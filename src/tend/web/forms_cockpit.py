@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from tend.crm.models import Account, Contact, Lifecycle, TouchpointKind
 from tend.health.models import Band
@@ -27,7 +28,8 @@ class AccountFilterForm(forms.Form):
         label=_("Accounts"),
         required=False,
         choices=[
-            ("mine", _("Mine")),
+            # Context: the queue "Mine" means my tickets; here it means my accounts.
+            ("mine", pgettext_lazy("accounts filter", "Mine")),
             ("all", _("All")),
             ("unassigned", _("Without a CSM")),
         ],

@@ -132,9 +132,13 @@ else:
             "OPTIONS": {
                 # WAL lets the web, worker and scheduler read while one writes; the
                 # busy timeout makes writers queue instead of failing at once.
+                # A 64 MiB page cache per connection (SQLite's default is 2 MiB) keeps
+                # the indexes that every insert walks in memory: product-event
+                # ingestion ran ~17 % faster with it (docs/benchmarks.md).
                 "init_command": (
                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                    "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
+                    "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; "
+                    "PRAGMA cache_size=-65536;"
                 ),
                 "timeout": 20,
                 "transaction_mode": "IMMEDIATE",

@@ -68,6 +68,7 @@ from tend.core.commit import after_commit
 from tend.core.ratelimit import client_ip, rate_limit_hit
 from tend.usage.auth import key_lookup
 from tend.usage.events import events_ingested
+from tend.usage.hot_cursor import HotCursor
 from tend.usage.jsonfast import dumps_compact, loads
 from tend.usage.models import DropReason
 from tend.usage.services import events_keep_days
@@ -537,7 +538,7 @@ def _store(write_key_id: int, read: list[Message], received: datetime, outcome: 
     adapt = _time_adapter()
     received_db = adapt(received)
     postgres = connection.vendor == "postgresql"
-    with connection.cursor() as cursor:
+    with HotCursor() as cursor:
         # Only identify/group calls change anything before their row is inserted, so
         # only their replays need finding first; the INSERT's RETURNING finds the rest.
         existing = _existing_ids(

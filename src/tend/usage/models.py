@@ -53,7 +53,13 @@ class Event(models.Model):
     """One call as received (after clock-skew correction). ``name`` is the track event
     name, or the page/screen name; identify/group/alias calls keep their type as name."""
 
-    write_key = models.ForeignKey(WriteKey, on_delete=models.CASCADE, related_name="+")
+    # Every index costs each of the thousands of inserts a second (docs/benchmarks.md):
+    # write_key is covered by the unique (write_key, message_id), and lookups by account
+    # or contact read the rollups, not raw events. Deleting an account scans this table
+    # once, which is rare and fine.
+    write_key = models.ForeignKey(
+        WriteKey, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     message_id = models.CharField(max_length=200)
     type = models.CharField(max_length=10, choices=EventType.choices)
     name = models.CharField(max_length=200, blank=True)
@@ -61,10 +67,10 @@ class Event(models.Model):
     anonymous_id = models.CharField(max_length=200, blank=True)
     group_id = models.CharField(max_length=200, blank=True)
     account = models.ForeignKey(
-        Account, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        Account, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
     )
     contact = models.ForeignKey(
-        Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
     )
     timestamp = models.DateTimeField(db_index=True)  # when it happened (skew-corrected)
     received_at = models.DateTimeField()

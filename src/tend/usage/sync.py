@@ -31,6 +31,7 @@ from tend.crm.cleaning import clean_email
 from tend.crm.models import Account, Contact
 from tend.crm.search import index_accounts_bulk, index_contacts_bulk
 from tend.crm.services import account_for_email, contacts_by_email
+from tend.usage.hot_cursor import HotCursor
 
 ID_MAX = 100  # crm external_id length
 
@@ -165,7 +166,7 @@ def account_from_group(
 def _select(sql: str, values: set[str]) -> list[tuple[Any, ...]]:
     ordered = sorted(values)
     rows: list[tuple[Any, ...]] = []
-    with connection.cursor() as cursor:
+    with HotCursor() as cursor:
         for start in range(0, len(ordered), 500):
             chunk = ordered[start : start + 500]
             cursor.execute(sql.format(",".join(["%s"] * len(chunk))), chunk)

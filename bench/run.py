@@ -326,11 +326,10 @@ MARKS = {
 }
 
 
-def write_docs(table: str | None = None, mail: str | None = None, **more: str | None) -> None:
-    """Replace the parts given (the pages table, the email ingest, ``usage=``,
-    ``health=``) below their marks; a part not given keeps what the last run wrote."""
+def write_docs(**new: str | None) -> None:
+    """Replace the parts given (``pages=``, ``mail=``, ``usage=``, ``health=``; keys of
+    MARKS) below their marks; a part not given, or None, keeps what the last run wrote."""
     text = DOCS.read_text() if DOCS.exists() else ""
-    new = {"pages": table, "mail": mail, **more}
     positions = sorted((text.find(mark), part) for part, mark in MARKS.items() if mark in text)
     intro = text[: positions[0][0]] if positions else text
     old: dict[str, str] = {}
@@ -449,7 +448,7 @@ def main(argv: list[str] | None = None) -> int:
         usage_text = run_usage()
         health_text = run_health(args)
     if not args.no_docs:
-        write_docs(table, mail_text, usage=usage_text, health=health_text)
+        write_docs(pages=table, mail=mail_text, usage=usage_text, health=health_text)
         say(f"results written to {DOCS.relative_to(ROOT)}")
     failed = [case for case, budget in BUDGETS.items() if tend[case]["p95_ms"] > budget]
     if mail and mail["tend"]["per_second"] < mail_ingest_budget():

@@ -123,6 +123,19 @@ def clean_social(value: Mapping[str, Any] | None) -> dict[str, str]:
     return result
 
 
+def social_from_text(items: Iterable[str]) -> dict[str, str]:
+    """["twitter: @li", "wechat：li_wei"] → {"twitter": "@li", "wechat": "li_wei"} (a
+    full-width colon works too). Raises ValueError for an item that is not "network: handle";
+    the form and the CSV import each word that error their own way."""
+    result: dict[str, str] = {}
+    for item in items:
+        network, sep, handle = item.replace("：", ":").partition(":")
+        if not sep or not network.strip() or not handle.strip():
+            raise ValueError(item)
+        result[network.strip().lower()] = handle.strip()
+    return result
+
+
 def clean_roles(values: Iterable[Any] | None) -> list[str]:
     """Role values in Role's own order (so two equal sets compare equal), no repeats."""
     wanted = set()

@@ -37,7 +37,7 @@ from tend.core.commit import after_commit
 from tend.core.models import User
 from tend.core.roles import require_perm
 from tend.crm import services
-from tend.crm.cleaning import clean_email
+from tend.crm.cleaning import clean_email, social_from_text
 from tend.crm.csv_io import (
     COLUMNS,
     MAX_BYTES,
@@ -115,15 +115,12 @@ def _split(cell: str, pattern: re.Pattern[str] = _LIST_SPLIT) -> list[str]:
 
 def _social(cell: str, label: Promise) -> dict[str, str]:
     """ "twitter: @li; wechat: li_wei" → {"twitter": "@li", "wechat": "li_wei"}."""
-    result: dict[str, str] = {}
-    for item in _split(cell, _PHONE_SPLIT):
-        network, sep, handle = item.replace("：", ":").partition(":")
-        if not sep or not network.strip() or not handle.strip():
-            raise ValidationError(
-                _("%(column)s: write “network: handle”, e.g. “wechat: li_wei”.") % {"column": label}
-            )
-        result[network.strip().lower()] = handle.strip()
-    return result
+    try:
+        return social_from_text(_split(cell, _PHONE_SPLIT))
+    except ValueError:
+        raise ValidationError(
+            _("%(column)s: write “network: handle”, e.g. “wechat: li_wei”.") % {"column": label}
+        ) from None
 
 
 class Lookups:

@@ -283,13 +283,17 @@ def contact_create(
             "traits": traits,
         },
     )
-    if not fields["email"] and not fields["external_id"]:
-        raise ValidationError({"email": _("A contact needs an email address or an external id.")})
+    _require_email_or_external_id(fields["email"], fields["external_id"])
     if fields["account"] is None and fields["email"]:
         fields["account"] = account_for_email(fields["email"])
     contact = _save_contact(Contact(**fields))
     after_commit(partial(index_contact, contact.pk))
     return contact
+
+
+def _require_email_or_external_id(email: str, external_id: str) -> None:
+    if not email and not external_id:
+        raise ValidationError({"email": _("A contact needs an email address or an external id.")})
 
 
 @transaction.atomic
@@ -305,8 +309,7 @@ def contact_update(*, actor: User | None, contact: Contact, **changes: Any) -> C
     fields = contact_fields_clean(contact, changes)
     email = fields.get("email", contact.email)
     external_id = fields.get("external_id", contact.external_id)
-    if not email and not external_id:
-        raise ValidationError({"email": _("A contact needs an email address or an external id.")})
+    _require_email_or_external_id(email, external_id)
     old_account_id, old_roles = contact.account_id, list(contact.roles or [])
     changed = [f for f, v in fields.items() if getattr(contact, f) != v]
     if not changed:

@@ -7,6 +7,7 @@ champion gone quiet) and dormant (almost nobody logs in, renewal close).
 
 from __future__ import annotations
 
+import math
 import random
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
@@ -172,7 +173,7 @@ def _usage(
 
 def _poisson(rng: random.Random, mean: float) -> int:
     # Knuth's method: fine for the small means used here.
-    limit, k, p = pow(2.718281828, -mean), 0, 1.0
+    limit, k, p = math.exp(-mean), 0, 1.0
     while True:
         p *= rng.random()
         if p <= limit:

@@ -1054,7 +1054,7 @@ def comment_add_customer(
     """
     ticket = _lock(ticket)
     if ticket.status == Status.CLOSED and reopen:
-        follow_up = ticket_create(
+        follow_up, opening = ticket_open(
             actor=None,
             subject=ticket.subject,
             description=body,
@@ -1074,7 +1074,7 @@ def comment_add_customer(
         # The closed ticket stays untouched except for a pointer in its timeline.
         _record(ticket, EventKind.FOLLOW_UP, contact=contact, new=f"#{follow_up.number}")
         _record(follow_up, EventKind.FOLLOW_UP, contact=contact, old=f"#{ticket.number}")
-        return follow_up.comments.get()
+        return opening
     for upload in attachments:
         attachment_validate(upload)
     _begin(ticket)

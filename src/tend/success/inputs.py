@@ -14,17 +14,15 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
 from django.utils import timezone
 
-from tend.crm.models import Account, Contact, Lifecycle, Subscription, SubscriptionStatus
+from tend.crm.models import Account, Contact, Lifecycle, Subscription
+from tend.crm.selectors import CURRENT_STATUSES
 from tend.desk.models import UNRESOLVED_STATUSES, Priority, Ticket
 from tend.health.models import HealthSnapshot
 from tend.usage import selectors as usage_selectors
 
-# Subscriptions that count: the customer is using (or trying) what they pay for.
-LIVE_SUBSCRIPTIONS = (
-    SubscriptionStatus.TRIAL,
-    SubscriptionStatus.ACTIVE,
-    SubscriptionStatus.PAST_DUE,
-)
+# Subscriptions that count: the customer is using (or trying) what they pay for — the
+# statuses crm counts as an account's seats (crm.selectors.accounts_seats).
+LIVE_SUBSCRIPTIONS = CURRENT_STATUSES
 
 
 def start_of(day: date) -> datetime:

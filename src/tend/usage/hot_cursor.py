@@ -41,14 +41,6 @@ class HotCursor:
     def fetchall(self) -> list[tuple[Any, ...]]:
         return list(self._cursor.fetchall())
 
-    def fetchone(self) -> tuple[Any, ...] | None:
-        row = self._cursor.fetchone()
-        return tuple(row) if row is not None else None
-
-    @property
-    def rowcount(self) -> int:
-        return int(self._cursor.rowcount)
-
     def __enter__(self) -> HotCursor:
         return self
 

@@ -44,7 +44,8 @@ from django.utils.translation import gettext as _
 
 from tend.core.models import User
 from tend.core.roles import require_perm
-from tend.crm.models import Account, Subscription, SubscriptionStatus
+from tend.crm.models import Account
+from tend.crm.selectors import accounts_seats
 from tend.usage.models import DailyRollup, Event, Metric, MetricKind, MetricRole, MetricValue
 
 # One reading of TEND_EVENTS_KEEP_DAYS (setting or environment) for pruning and windows.
@@ -60,7 +61,6 @@ METRIC_FIELDS = (
     "role",
     "is_active",
 )
-SEAT_STATUSES = (SubscriptionStatus.TRIAL, SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE)
 # Kinds that have a value per contact (a share of seats only means something per account).
 CONTACT_KINDS = (MetricKind.EVENT_COUNT, MetricKind.ACTIVE_USERS, MetricKind.DAYS_SINCE_ACTIVITY)
 _UPSERT_BATCH = 500
@@ -276,16 +276,6 @@ def _event_activity(metric: Metric, day: date, account_ids: Sequence[int] | None
     return activity
 
 
-def seats_by_account(account_ids: Iterable[int] | None = None) -> dict[int, int]:
-    """{account_id: seats of its trial/active/past-due subscriptions}; accounts without
-    any such subscription are absent."""
-    qs = Subscription.objects.filter(status__in=SEAT_STATUSES)
-    if account_ids is not None:
-        qs = qs.filter(account_id__in=list(account_ids))
-    rows = qs.order_by().values("account_id").annotate(seats=Sum("seats"))
-    return {row["account_id"]: int(row["seats"] or 0) for row in rows if row["seats"]}
-
-
 def _values_for(
     metric: Metric,
     activity: _Activity,
@@ -372,7 +362,10 @@ def metrics_compute(
 
     from_rollups = [m for m in metrics if not m.property_name]
     activity = _rollup_activity(from_rollups, day, scope)
-    seats = seats_by_account(scope) if any(m.kind == MetricKind.SEAT_SHARE for m in metrics) else {}
+    seats: dict[int, int] = {}
+    if any(m.kind == MetricKind.SEAT_SHARE for m in metrics):
+        for start in range(0, len(in_scope), _ACCOUNTS_PER_TRANSACTION):
+            seats.update(accounts_seats(in_scope[start : start + _ACCOUNTS_PER_TRANSACTION]))
     rows: list[tuple[int, int, int | None, date, float]] = []
     for metric in metrics:
         if metric.property_name:

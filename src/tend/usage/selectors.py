@@ -16,7 +16,7 @@ from django.db.models import Count, Max, Q, QuerySet, Sum
 
 from tend.core.models import User
 from tend.crm.models import Account, Contact
-from tend.usage.metrics import CONTACT_KINDS, metric_default, seats_by_account, today_utc
+from tend.usage.metrics import CONTACT_KINDS, metric_default, today_utc
 from tend.usage.models import DailyRollup, Metric, MetricKind, MetricValue
 
 __all__ = [
@@ -33,7 +33,6 @@ __all__ = [
     "metric_values_for_accounts",
     "metrics_visible_to",
     "rollup_counts",
-    "seats_by_account",
     "weekly_counts",
 ]
 

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from tend.core.models import User
+from tend.crm.cleaning import social_from_text
 from tend.crm.csv_io import ImportKind
 from tend.crm.models import (
     Account,
@@ -183,15 +184,12 @@ class ContactForm(forms.Form):
         self.fields["account"].queryset = Account.objects.order_by("name")  # type: ignore[attr-defined]
 
     def clean_social(self) -> dict[str, str]:
-        result: dict[str, str] = {}
-        for line in _items(self.cleaned_data["social"], _LINES):
-            network, sep, handle = line.replace("：", ":").partition(":")
-            if not sep or not network.strip() or not handle.strip():
-                raise ValidationError(
-                    _("Write each handle as “network: handle”, e.g. “wechat: li_wei”.")
-                )
-            result[network.strip().lower()] = handle.strip()
-        return result
+        try:
+            return social_from_text(_items(self.cleaned_data["social"], _LINES))
+        except ValueError:
+            raise ValidationError(
+                _("Write each handle as “network: handle”, e.g. “wechat: li_wei”.")
+            ) from None
 
     def changes(self) -> dict[str, Any]:
         """Keyword arguments for contact_create/contact_update."""

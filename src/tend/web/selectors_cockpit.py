@@ -148,15 +148,6 @@ def my_accounts(user: User, filters: AccountFilters) -> QuerySet[Account]:
     return qs.order_by(order, "name", "pk")
 
 
-def segments_in_use() -> list[str]:
-    return list(
-        Account.objects.exclude(segment="")
-        .order_by("segment")
-        .values_list("segment", flat=True)
-        .distinct()
-    )
-
-
 def trend_of(score: float | None, before: float | None) -> str:
     """The health app's arrow, or "" when there is no week-older score to compare."""
     if score is None or before is None:

@@ -15,8 +15,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.urls import path
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -28,7 +26,6 @@ from tend.crm import services as crm_services
 from tend.crm.models import Account, Role, Subscription
 from tend.crm.selectors import accounts_visible_to, contacts_visible_to
 from tend.desk.selectors import TicketPaginator, tickets_visible_to
-from tend.health.selectors import account_health
 from tend.success.models import Task
 from tend.success.selectors import account_tasks
 from tend.web.forms_cockpit import AccountFilterForm, TouchpointForm
@@ -39,24 +36,12 @@ from tend.web.selectors_cockpit import (
     accounts_decorate,
     money_format,
     my_accounts,
-    segments_in_use,
 )
+from tend.web.selectors_crm import account_segments
 from tend.web.selectors_timeline import account_timeline
 
 PAGE_SIZE = 50
 TIMELINE_LIMIT = 50
-# Partials other parts of the cockpit contribute; the page shows each once it exists.
-HEALTH_CARD = "web/health/_score_card.html"
-GRADES = "web/health/_grades.html"
-METRICS = "web/metrics/_account_metrics.html"
-
-
-def _template_exists(name: str) -> bool:
-    try:
-        get_template(name)
-    except TemplateDoesNotExist:
-        return False
-    return True
 
 
 @login_required
@@ -65,7 +50,7 @@ def my_accounts_view(request: HttpRequest) -> HttpResponse:
     user = request_user(request)
     if not user.has_perm("crm.view_account"):
         raise PermissionDenied
-    form = AccountFilterForm(request.GET or None, segments=segments_in_use())
+    form = AccountFilterForm(request.GET or None, segments=account_segments())
     filters = form.filters()
     page = Paginator(my_accounts(user, filters), PAGE_SIZE).get_page(request.GET.get("page"))
     accounts_decorate(list(page.object_list))
@@ -100,10 +85,6 @@ def my_accounts_view(request: HttpRequest) -> HttpResponse:
         "today": timezone.localdate(),
     }
     return render(request, "web/cockpit/my_accounts.html", context)
-
-
-def _touchpoint_service() -> Any:
-    return crm_services.touchpoint_create
 
 
 def _account_or_404(user: User, pk: int) -> Account:
@@ -154,9 +135,6 @@ def _account_context(
     tasks: list[Task] = []
     if user.has_perm("success.view_task"):
         tasks = list(account_tasks(account, include_closed=False)[:50])
-    snapshot = None
-    if user.has_perm("health.view_healthsnapshot"):
-        snapshot = account_health(account)
     tickets = (
         tickets_visible_to(user)
         .filter(account=account)
@@ -166,7 +144,7 @@ def _account_context(
     page = TicketPaginator(tickets, 10).get_page(request.GET.get("page"))
     before = _before(request)
     timeline = account_timeline(account, user=user, limit=TIMELINE_LIMIT, before=before)
-    can_log = user.has_perm("crm.add_touchpoint") and _touchpoint_service() is not None
+    can_log = user.has_perm("crm.add_touchpoint")
     if can_log and form is None:
         form = TouchpointForm(account=account)
     renewal_in_days = None
@@ -182,13 +160,8 @@ def _account_context(
         "can_see_subscriptions": user.has_perm("crm.view_subscription"),
         "tasks": tasks,
         "can_see_tasks": user.has_perm("success.view_task"),
-        "snapshot": snapshot,
+        # The health and metrics partials load their own data and check permissions.
         "can_see_health": user.has_perm("health.view_healthsnapshot"),
-        "health": snapshot,
-        # The health and metrics partials read what they need through their own tags.
-        "health_card": _template_exists(HEALTH_CARD),
-        "grades_card": _template_exists(GRADES) and user.has_perm("health.view_contactgrade"),
-        "metrics_card": _template_exists(METRICS) and user.has_perm("usage.view_metricvalue"),
         "page": page,
         "timeline": timeline,
         "timeline_before": before,
@@ -203,14 +176,13 @@ def _account_context(
 def touchpoint_add(request: HttpRequest, pk: int) -> HttpResponse:
     user = request_user(request)
     account = _account_or_404(user, pk)
-    service = _touchpoint_service()
-    if service is None or not user.has_perm("crm.add_touchpoint"):
+    if not user.has_perm("crm.add_touchpoint"):
         raise PermissionDenied
     form = TouchpointForm(request.POST, account=account)
     if form.is_valid():
         data = form.cleaned_data
         try:
-            service(
+            crm_services.touchpoint_create(
                 actor=user,
                 account=account,
                 kind=data["kind"],

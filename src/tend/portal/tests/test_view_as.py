@@ -17,7 +17,7 @@ from tend.desk.models import Comment, Ticket
 from tend.desk.services import comment_add_agent, ticket_create
 from tend.portal.view_as import SESSION_KEY
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tend.portal.tests.urls_view_as")]
+pytestmark = pytest.mark.django_db
 
 BASE = "/portal/view-as/"
 
@@ -95,9 +95,8 @@ def test_ticket_page_shows_the_public_conversation_only(
 
 
 def test_every_write_is_refused_and_nothing_is_sent(
-    client: Client, csm: User, tickets: dict[str, Ticket], settings: Any
+    client: Client, csm: User, tickets: dict[str, Ticket]
 ) -> None:
-    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "tend.portal.view_as.ViewAsReadOnlyMiddleware"]
     client.force_login(csm)
     _start(client, li())
     comments_before, tickets_before = Comment.objects.count(), Ticket.objects.count()

@@ -121,15 +121,33 @@ def test_prune_deletes_old_raw_events_only(admin_user) -> None:
     assert events_prune(keep_days=30, now=now) == 1
 
 
-def test_the_demo_seed_fills_rollups_through_ingestion() -> None:
+def test_ingestion_fills_rollups_and_stores_a_message_once() -> None:
     from tend.crm.models import Account, Contact
-    from tend.usage.demo import seed_usage
+    from tend.usage.ingest import ingest_messages
     from tend.usage.models import DailyRollup
 
-    account = Account.objects.create(name="Acme")
+    key, _plaintext = writekey_create(actor=None, name="Product")
+    account = Account.objects.create(name="Acme", external_id="acme")
+    now = timezone.now()
+    messages = []
     for n in range(4):
-        Contact.objects.create(email=f"p{n}@acme.cn", account=account)
-    stored = seed_usage(days=20)
+        Contact.objects.create(email=f"p{n}@acme.cn", account=account, external_id=f"u{n}")
+        for day in range(1, 21):
+            messages.append(
+                {
+                    "type": "track",
+                    "event": "Logged In",
+                    "userId": f"u{n}",
+                    "messageId": f"m-{n}-{day}",
+                    "timestamp": (now - timedelta(days=day)).isoformat(),
+                    "context": {"groupId": "acme"},
+                }
+            )
+
+    def seed_usage() -> int:
+        return ingest_messages(write_key_id=key.pk, messages=messages).stored
+
+    stored = seed_usage()
     assert stored == Event.objects.count() > 0
     assert sum(DailyRollup.objects.values_list("count", flat=True)) == stored
-    assert seed_usage(days=20) == 0  # the same messageIds: nothing twice
+    assert seed_usage() == 0  # the same messageIds: nothing twice

@@ -1,4 +1,4 @@
-"""Template helpers for crm data: role labels and money."""
+"""Template helpers for crm data: role labels."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from typing import Any
 from django import template
 
 from tend.crm.models import Role
-from tend.web.selectors_crm import money
 
 register = template.Library()
 
@@ -17,8 +16,3 @@ def role_labels(roles: Any) -> list[str]:
     """["champion", "user"] → their labels in the active language."""
     names = dict(Role.choices)
     return [str(names.get(r, r)) for r in roles or []]
-
-
-@register.simple_tag
-def format_money(minor: int, currency: str) -> str:
-    return money(minor, currency)

@@ -80,7 +80,6 @@ def test_my_accounts_and_account_page(chromium: Any, live_server: Any) -> None:
     context.close()
 
 
-@pytest.mark.urls("tend.portal.tests.urls_view_as")
 def test_view_as_customer_from_the_account_page(chromium: Any, live_server: Any) -> None:
     from tend.desk.services import ticket_create
 

@@ -77,6 +77,8 @@ INSTALLED_APPS = [
     "tend.desk",
     "tend.usage",
     "tend.mail",
+    "tend.kb",
+    "tend.surveys",
     "tend.health",
     "tend.success",
     "tend.portal",

@@ -66,6 +66,11 @@ _USAGE_READ = {m: _VIEW for m in ["metric", "metricvalue", "dailyrollup", "event
 _HEALTH_READ = {
     m: _VIEW for m in ["healthmodel", "healthmodelversion", "healthsnapshot", "contactgrade"]
 }
+_KB_CONTENT = ["category", "section", "article", "articletranslation", "articleimage"]
+_KB_STATS = {m: _VIEW for m in ["articledailystat", "articlevote", "searchterm", "suggestionopen"]}
+_KB_EDITOR = {**{m: _WRITE for m in _KB_CONTENT}, **_KB_STATS}
+_KB_READ = {**{m: _VIEW for m in _KB_CONTENT}, **_KB_STATS}
+_SURVEYS_READ = {m: _VIEW for m in ["survey", "invitation", "response"]}
 
 # app label -> model -> verbs, per role. "desk.view_all_tickets" lifts team scoping.
 ROLE_PERMISSIONS: dict[Role, dict[str, dict[str, list[str]]]] = {
@@ -76,6 +81,13 @@ ROLE_PERMISSIONS: dict[Role, dict[str, dict[str, list[str]]]] = {
         "usage": {**_USAGE_READ, "metric": _ALL},
         "health": {**_HEALTH_READ, "healthmodel": _ALL, "healthmodelversion": _ALL},
         "success": {"task": _ALL, "risksettings": ["view_", "change_"]},
+        "kb": {**{m: _ALL for m in _KB_CONTENT}, **_KB_STATS},
+        "surveys": {
+            "survey": _ALL,
+            "surveysettings": ["view_", "change_"],
+            "invitation": _WRITE,
+            "response": _VIEW,
+        },
     },
     Role.CSM: {
         "desk": _DESK_WORKER,
@@ -83,6 +95,8 @@ ROLE_PERMISSIONS: dict[Role, dict[str, dict[str, list[str]]]] = {
         "usage": _USAGE_READ,
         "health": _HEALTH_READ,
         "success": {"task": _WRITE, "risksettings": _VIEW},
+        "kb": _KB_EDITOR,
+        "surveys": {**_SURVEYS_READ, "invitation": _WRITE},
     },
     Role.AGENT: {
         "desk": _DESK_WORKER,
@@ -96,6 +110,8 @@ ROLE_PERMISSIONS: dict[Role, dict[str, dict[str, list[str]]]] = {
         "usage": {"metric": _VIEW, "metricvalue": _VIEW},
         "health": {"healthsnapshot": _VIEW, "contactgrade": _VIEW},
         "success": {"task": _VIEW},
+        "kb": _KB_EDITOR,
+        "surveys": _SURVEYS_READ,
     },
     Role.READ_ONLY: {
         "desk": {m: _VIEW for m in _DESK_MODELS},
@@ -103,6 +119,8 @@ ROLE_PERMISSIONS: dict[Role, dict[str, dict[str, list[str]]]] = {
         "usage": {"metric": _VIEW, "metricvalue": _VIEW},
         "health": _HEALTH_READ,
         "success": {"task": _VIEW},
+        "kb": _KB_READ,
+        "surveys": _SURVEYS_READ,
     },
 }
 EXTRA_PERMISSIONS: dict[Role, list[str]] = {

@@ -112,6 +112,11 @@ class Contact(TimeStampedModel):
     title = models.CharField(_("job title"), max_length=200, blank=True)
     traits = models.JSONField(_("traits"), default=dict, blank=True)
     last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True)
+    # Set when the contact answers an NPS survey as a promoter (9–10): someone worth
+    # asking for a reference, a review or a case study. Cleared by hand.
+    advocate_candidate_at = models.DateTimeField(
+        _("advocate candidate since"), null=True, blank=True
+    )
     account = models.ForeignKey(
         Account,
         verbose_name=_("account"),

@@ -155,6 +155,7 @@ class OutboundKind(models.TextChoices):
     REPLY = "reply", _("Reply")
     ACKNOWLEDGEMENT = "ack", _("Acknowledgement")
     NOTIFICATION = "notice", _("Notification")
+    SURVEY = "survey", _("Survey")
 
 
 class OutboundStatus(models.TextChoices):
@@ -196,6 +197,9 @@ class OutboundMessage(models.Model):
     cc = models.JSONField(default=list, blank=True)
     subject = models.CharField(max_length=998)
     body = models.TextField()
+    # An HTML alternative (survey mails with one-click score buttons); plain mails leave
+    # it empty and go out as text only.
+    html_body = models.TextField(blank=True)
     in_reply_to = models.CharField(max_length=255, blank=True)
     references = models.TextField(blank=True)
     status = models.CharField(

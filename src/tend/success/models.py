@@ -19,6 +19,7 @@ class TaskType(models.TextChoices):
     TICKET_SPIKE = "ticket_spike", _("Ticket spike")
     URGENT_TICKET = "urgent_ticket", _("Urgent ticket")
     RENEWAL_AT_RISK = "renewal_at_risk", _("Renewal at risk")
+    SURVEY_FOLLOW_UP = "survey_follow_up", _("Unhappy survey answer")
 
 
 class TaskStatus(models.TextChoices):

@@ -7,6 +7,8 @@ for a window (``TEND_EVENTS_KEEP_DAYS``, 90 by default); everything the product 
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Value
@@ -49,6 +51,19 @@ class EventType(models.TextChoices):
     ALIAS = "alias", "alias"
 
 
+class TrustedJSONField(models.JSONField):
+    """A JSONField without SQLite's ``CHECK (JSON_VALID(...))``.
+
+    Only for columns written by code that serialised the value itself (the ingest hot
+    path writes orjson output): re-parsing two JSON documents per row in the CHECK cost
+    about a quarter of an event insert (bench/usage_ingest.py). Reads and lookups are
+    those of JSONField.
+    """
+
+    def db_check(self, connection: Any) -> str | None:
+        return None
+
+
 class Event(models.Model):
     """One call as received (after clock-skew correction). ``name`` is the track event
     name, or the page/screen name; identify/group/alias calls keep their type as name."""
@@ -57,8 +72,12 @@ class Event(models.Model):
     # write_key is covered by the unique (write_key, message_id), and lookups by account
     # or contact read the rollups, not raw events. Deleting an account scans this table
     # once, which is rare and fine.
+    # No database-level foreign keys either (db_constraint=False): checking three parent
+    # rows per inserted event cost about a fifth of the insert. The ingest writes ids it
+    # has just read, and deletions cascade through Django as before; an event that races
+    # a contact's deletion may keep that contact's id, which reads as "no such contact".
     write_key = models.ForeignKey(
-        WriteKey, on_delete=models.CASCADE, related_name="+", db_index=False
+        WriteKey, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
     )
     message_id = models.CharField(max_length=200)
     type = models.CharField(max_length=10, choices=EventType.choices)
@@ -67,15 +86,27 @@ class Event(models.Model):
     anonymous_id = models.CharField(max_length=200, blank=True)
     group_id = models.CharField(max_length=200, blank=True)
     account = models.ForeignKey(
-        Account, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
+        Account,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     contact = models.ForeignKey(
-        Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
+        Contact,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     timestamp = models.DateTimeField(db_index=True)  # when it happened (skew-corrected)
     received_at = models.DateTimeField()
-    properties = models.JSONField(default=dict, blank=True)
-    context = models.JSONField(default=dict, blank=True)
+    properties = TrustedJSONField(default=dict, blank=True)
+    context = TrustedJSONField(default=dict, blank=True)
 
     class Meta:
         verbose_name = _("event")
@@ -128,11 +159,24 @@ class DailyRollup(models.Model):
     ``account``/``contact`` are null for events not tied to one."""
 
     day = models.DateField()
+    # Upserted on every ingest: no database-level foreign keys (see Event), and no
+    # index of its own on account (rollup_account_day starts with it).
     account = models.ForeignKey(
-        Account, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        Account,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     contact = models.ForeignKey(
-        Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        Contact,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
     )
     event = models.CharField(max_length=200)
     count = models.PositiveIntegerField(default=0)

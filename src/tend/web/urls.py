@@ -18,4 +18,6 @@ urlpatterns = [
     path("", include("tend.web.views_crm")),
     path("", include("tend.web.views_tasks")),
     path("", include("tend.web.views_metrics")),
+    path("", include("tend.web.views_kb")),
+    path("", include("tend.web.views_surveys")),
 ]

@@ -5,9 +5,16 @@ Django's ASGI handler each request also pays for three thread hops (the request
 signals and the view), ten middlewares it does not need (sessions, CSRF, locale,
 messages...) and a fresh request object: about as much CPU as storing 100 events.
 This wrapper answers /ingest/v1/{batch,import,track,identify,group,page,screen,alias}
-itself, with the very same code as the Django views (tend.usage.ingest._ingest), on
-one long-lived worker thread per process whose database connection is reused (Django
-opens one per request under ASGI). Everything else goes to the wrapped application.
+itself, with the very same code as the Django views (tend.usage.ingest), on long-lived
+writer threads whose database connections are reused (Django opens one per request
+under ASGI). Everything else goes to the wrapped application.
+
+Group commit: the event loop queues each request; a writer takes everything that has
+queued up while it was busy (up to GROUP_BYTES of bodies), checks each request on
+its own (key, limits, rate: any refusal answers that request alone), then stores the
+accepted ones in one transaction (tend.usage.ingest.store_prepared). Every request is
+answered only after the commit that holds its events. If the group's transaction fails,
+its requests are stored again one by one, so one bad request cannot fail the others.
 
 Wire it in tend/asgi.py: ``ProtocolTypeRouter({"http": ingest_fast_path(django_app)})``.
 """
@@ -15,10 +22,13 @@ Wire it in tend/asgi.py: ``ProtocolTypeRouter({"http": ingest_fast_path(django_a
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
-from collections.abc import Awaitable, Callable, MutableMapping
-from concurrent.futures import ThreadPoolExecutor
+import queue
+import threading
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import close_old_connections, connection
@@ -63,24 +73,128 @@ class RawRequest:
             "HTTP_X_FORWARDED_FOR": headers.get("x-forwarded-for", ""),
         }
 
+    @property
+    def body(self) -> bytes:
+        return self._body
+
     def read(self, size: int = -1) -> bytes:
         return self._body if size < 0 else self._body[:size]
 
 
-def _handle(request: RawRequest, call_type: str | None) -> HttpResponse:
-    from tend.usage.ingest import _ingest
+# A group stops growing at this many bytes of request bodies (a few thousand events)
+# or GROUP_REQUESTS requests: bigger groups hold the write lock longer and gain little
+# once the per-transaction costs are shared out.
+GROUP_BYTES = 2_000_000
+GROUP_REQUESTS = 32
+
+
+def _server_error() -> HttpResponse:
+    return JsonResponse({"code": "server_error", "message": "Internal error."}, status=500)
+
+
+@dataclass
+class _Job:
+    request: RawRequest
+    call_type: str | None
+    future: asyncio.Future[HttpResponse]
+    loop: asyncio.AbstractEventLoop
+
+
+def _store_alone(prepared: Any) -> HttpResponse:
+    from tend.usage.ingest import store_prepared, success_response
+
+    try:
+        store_prepared([prepared])
+    except Exception:
+        logger.exception("ingest failed")
+        if connection.in_atomic_block:  # pragma: no cover - atomic() cleans up
+            connection.close()
+        return _server_error()
+    return success_response()
+
+
+def handle_group(jobs: Sequence[tuple[RawRequest, str | None]]) -> list[HttpResponse]:
+    """Answer a group of requests, storing the accepted ones in one transaction."""
+    from tend.usage.ingest import Prepared, ingest_prepare, store_prepared, success_response
 
     # What Django's request_started/request_finished do for the connection.
     close_old_connections()
     try:
-        return _ingest(request, call_type)  # type: ignore[arg-type]
-    except Exception:
-        logger.exception("ingest failed")
-        if connection.in_atomic_block:  # pragma: no cover - _ingest's atomic() cleans up
-            connection.close()
-        return JsonResponse({"code": "server_error", "message": "Internal error."}, status=500)
+        answers: list[HttpResponse | None] = []
+        accepted: list[tuple[int, Prepared]] = []
+        for index, (request, call_type) in enumerate(jobs):
+            try:
+                result = ingest_prepare(request, call_type)  # type: ignore[arg-type]
+            except Exception:
+                logger.exception("ingest failed")
+                result = _server_error()
+            if isinstance(result, HttpResponse):
+                answers.append(result)
+            else:
+                answers.append(None)
+                accepted.append((index, result))
+        if accepted:
+            before = [dataclasses.replace(p.outcome) for _i, p in accepted]
+            try:
+                store_prepared([p for _i, p in accepted])
+            except Exception:
+                logger.exception("ingest group failed; storing its requests one by one")
+                if connection.in_atomic_block:  # pragma: no cover - atomic() cleans up
+                    connection.close()
+                for (index, prepared), outcome in zip(accepted, before, strict=True):
+                    prepared.outcome = outcome
+                    answers[index] = _store_alone(prepared)
+        return [answer if answer is not None else success_response() for answer in answers]
     finally:
         close_old_connections()
+
+
+def _resolve(future: asyncio.Future[HttpResponse], response: HttpResponse) -> None:
+    if not future.done():  # the client may have gone away meanwhile
+        future.set_result(response)
+
+
+class _Writers:
+    """Writer threads fed by one queue; started on the first ingest request."""
+
+    def __init__(self, threads: int) -> None:
+        self._threads = threads
+        self._queue: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        self._started = False
+        self._lock = threading.Lock()
+
+    def submit(self, request: RawRequest, call_type: str | None) -> asyncio.Future[HttpResponse]:
+        if not self._started:
+            with self._lock:
+                if not self._started:
+                    for n in range(self._threads):
+                        threading.Thread(
+                            target=self._run, name=f"tend-ingest-{n}", daemon=True
+                        ).start()
+                    self._started = True
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[HttpResponse] = loop.create_future()
+        self._queue.put(_Job(request, call_type, future, loop))
+        return future
+
+    def _run(self) -> None:
+        while True:
+            jobs = [self._queue.get()]
+            size = len(jobs[0].request.body)
+            while len(jobs) < GROUP_REQUESTS and size < GROUP_BYTES:
+                try:
+                    job = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                jobs.append(job)
+                size += len(job.request.body)
+            try:
+                responses = handle_group([(job.request, job.call_type) for job in jobs])
+            except Exception:  # pragma: no cover - handle_group answers every request
+                logger.exception("ingest writer failed")
+                responses = [_server_error() for _ in jobs]
+            for job, response in zip(jobs, responses, strict=True):
+                job.loop.call_soon_threadsafe(_resolve, job.future, response)
 
 
 def ingest_fast_path(app: ASGIApp) -> ASGIApp:
@@ -88,8 +202,7 @@ def ingest_fast_path(app: ASGIApp) -> ASGIApp:
     from tend.usage.ingest import MAX_REQUEST_BYTES
 
     # SQLite takes one writer at a time: more threads would only queue on its lock.
-    threads = 1 if connection.vendor == "sqlite" else 4
-    executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="tend-ingest")
+    writers = _Writers(1 if connection.vendor == "sqlite" else 4)
 
     async def application(scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -120,8 +233,7 @@ def ingest_fast_path(app: ASGIApp) -> ASGIApp:
             headers["content-length"] = str(size)
         client = scope.get("client") or ("", 0)
         request = RawRequest(scope.get("method", "GET"), headers, b"".join(chunks), client[0])
-        loop = asyncio.get_running_loop()
-        response = await loop.run_in_executor(executor, _handle, request, CALLS[call])
+        response = await writers.submit(request, CALLS[call])
         out_headers = [
             (name.lower().encode("latin-1"), str(value).encode("latin-1"))
             for name, value in response.items()

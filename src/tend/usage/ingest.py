@@ -96,9 +96,12 @@ SYNC_TYPES = ("identify", "group")
 # Failed authentications per client address per minute before 429: guessing keys
 # should be slow. Successful requests never touch this counter.
 AUTH_FAILURES_PER_MINUTE = 60
-# The per-key event rate is counted in the shared cache in units of RATE_UNIT events,
-# so a 100-event batch costs a cache round trip only every tenth request or so.
-RATE_UNIT = 1000
+# The per-key event rate is counted in the shared cache in units of events: 1/200 of
+# the window's limit, at most RATE_UNIT_MAX (5,000 at the default 100,000 events/s), so
+# the cache (a database write on the embedded default) is charged every few dozen
+# batches, and a process overshoots the limit by at most half a percent.
+RATE_UNIT_MAX = 5000
+RATE_UNITS_PER_WINDOW = 200
 RATE_WINDOW_SECONDS = 10
 DEFAULT_EVENTS_PER_SECOND = 100_000
 LAST_USED_EVERY_SECONDS = 60.0
@@ -212,8 +215,9 @@ def _rate_check(key_id: int, events: int) -> None:
     """Refuse (429) when the key is over its event rate across all processes.
 
     Each process counts events locally and charges the shared fixed-window limiter one
-    unit per RATE_UNIT events, so the cost is one cache round trip per ~1,000 events
-    instead of per request; a process may overshoot by less than one unit.
+    unit per so many events (see RATE_UNIT_MAX), so the cost is one cache round trip per
+    thousands of events instead of per request; a process may overshoot by less than one
+    unit.
     """
     meter = _meters.setdefault(key_id, _KeyMeter())
     now = time.time()
@@ -224,8 +228,12 @@ def _rate_check(key_id: int, events: int) -> None:
             "Too many events for this write key; retry later.",
             max(1, int(meter.blocked_until - now + 0.999)),
         )
-    unit = int(getattr(settings, "TEND_INGEST_RATE_UNIT", RATE_UNIT))
-    limit_units = max(1, _events_per_second() * RATE_WINDOW_SECONDS // unit)
+    per_window = _events_per_second() * RATE_WINDOW_SECONDS
+    unit = int(
+        getattr(settings, "TEND_INGEST_RATE_UNIT", 0)
+        or min(RATE_UNIT_MAX, max(1, per_window // RATE_UNITS_PER_WINDOW))
+    )
+    limit_units = max(1, per_window // unit)
     meter.pending += max(1, events)
     while meter.pending >= unit:
         meter.pending -= unit
@@ -477,7 +485,17 @@ class Outcome:
     account_ids: list[int] = field(default_factory=list)
 
 
-def ingest_messages(
+@dataclass
+class Prepared:
+    """One request's messages, read and checked, waiting to be stored."""
+
+    write_key_id: int
+    read: list[Message]
+    received: datetime
+    outcome: Outcome
+
+
+def read_messages(
     *,
     write_key_id: int,
     messages: Sequence[Any],
@@ -485,9 +503,8 @@ def ingest_messages(
     call_type: str | None = None,
     received_at: datetime | None = None,
     check_sizes: bool = True,
-) -> Outcome:
-    """Store a request's messages (see the module docstring). Runs in its own
-    transaction; the signal and search re-index follow the commit."""
+) -> Prepared:
+    """Check and read a request's messages; what cannot be stored becomes a drop."""
     received = received_at or timezone.now()
     sent = parse_time(sent_at)
     window = Window(
@@ -515,9 +532,43 @@ def ingest_messages(
             continue
         seen_ids.add(message.message_id)
         read.append(message)
+    return Prepared(write_key_id, read, received, outcome)
+
+
+def ingest_messages(
+    *,
+    write_key_id: int,
+    messages: Sequence[Any],
+    sent_at: Any = None,
+    call_type: str | None = None,
+    received_at: datetime | None = None,
+    check_sizes: bool = True,
+) -> Outcome:
+    """Store a request's messages (see the module docstring). Runs in its own
+    transaction; the signal and search re-index follow the commit."""
+    prepared = read_messages(
+        write_key_id=write_key_id,
+        messages=messages,
+        sent_at=sent_at,
+        call_type=call_type,
+        received_at=received_at,
+        check_sizes=check_sizes,
+    )
+    store_prepared([prepared])
+    return prepared.outcome
+
+
+def store_prepared(items: Sequence[Prepared]) -> None:
+    """Store several requests' messages in one transaction (group commit).
+
+    Concurrent requests queue behind SQLite's single writer anyway; storing what has
+    queued up together pays the transaction, the identity lookups and the last-seen
+    updates once per group instead of once per request. Each request's outcome is
+    filled in as if it had been stored alone; a message id sent in two requests of the
+    group is stored once and counted as a replay in the later one.
+    """
     with transaction.atomic():
-        _store(write_key_id, read, received, outcome)
-    return outcome
+        _store(items)
 
 
 def _existing_ids(cursor: Any, write_key_id: int, ids: list[str]) -> set[str]:
@@ -534,70 +585,83 @@ def _existing_ids(cursor: Any, write_key_id: int, ids: list[str]) -> set[str]:
     return found
 
 
-def _store(write_key_id: int, read: list[Message], received: datetime, outcome: Outcome) -> None:
+def _store(items: Sequence[Prepared]) -> None:
     adapt = _time_adapter()
-    received_db = adapt(received)
     postgres = connection.vendor == "postgresql"
     with HotCursor() as cursor:
         # Only identify/group calls change anything before their row is inserted, so
         # only their replays need finding first; the INSERT's RETURNING finds the rest.
-        existing = _existing_ids(
-            cursor, write_key_id, [m.message_id for m in read if m.type in SYNC_TYPES]
-        )
-        fresh = [m for m in read if m.message_id not in existing] if existing else read
-        outcome.replayed += len(read) - len(fresh)
+        # Across the group, a (key, message id) already taken by an earlier request is
+        # a replay too.
+        taken: set[tuple[int, str]] = set()
+        fresh_by_item: list[list[Message]] = []
+        for item in items:
+            existing = _existing_ids(
+                cursor,
+                item.write_key_id,
+                [m.message_id for m in item.read if m.type in SYNC_TYPES],
+            )
+            key = item.write_key_id
+            fresh: list[Message] = []
+            for m in item.read:
+                if m.message_id in existing or (key, m.message_id) in taken:
+                    continue
+                taken.add((key, m.message_id))
+                fresh.append(m)
+            item.outcome.replayed += len(item.read) - len(fresh)
+            fresh_by_item.append(fresh)
         touched = Touched()
         # identify and group first, in order: the other calls of the same batch then
         # find the contact and account they make.
-        for message in fresh:
-            if message.type == "identify" and (message.user_id or message.properties):
-                if message.user_id or message.properties.get("email"):
-                    contact_from_identify(
-                        user_id=message.user_id, traits=message.properties, touched=touched
+        for fresh in fresh_by_item:
+            for message in fresh:
+                if message.type == "identify" and (message.user_id or message.properties):
+                    if message.user_id or message.properties.get("email"):
+                        contact_from_identify(
+                            user_id=message.user_id, traits=message.properties, touched=touched
+                        )
+                elif message.type == "group":
+                    account_from_group(
+                        group_id=message.group_id,
+                        traits=message.properties,
+                        user_id=message.user_id,
+                        touched=touched,
                     )
-            elif message.type == "group":
-                account_from_group(
-                    group_id=message.group_id,
-                    traits=message.properties,
-                    user_id=message.user_id,
-                    touched=touched,
-                )
-        contacts_for_user_ids((m.user_id for m in fresh), touched)
-        accounts_for_group_ids((m.group_id for m in fresh), touched)
+        contacts_for_user_ids((m.user_id for f in fresh_by_item for m in f), touched)
+        accounts_for_group_ids((m.group_id for f in fresh_by_item for m in f), touched)
         users, groups = touched.users, touched.groups
         rows: list[tuple[Any, ...]] = []
-        placed: dict[str, tuple[int | None, int | None]] = {}
+        # (key, message id) -> (account, contact)
+        placed: dict[tuple[int, str], tuple[int | None, int | None]] = {}
         dumps = dumps_compact
-        for m in fresh:
-            contact_id, account_id = (
-                users.get(m.user_id, (None, None))
-                if m.user_id
-                else (
-                    None,
-                    None,
+        for item, fresh in zip(items, fresh_by_item, strict=True):
+            key = item.write_key_id
+            received_db = adapt(item.received)
+            for m in fresh:
+                contact_id, account_id = (
+                    users.get(m.user_id, (None, None)) if m.user_id else (None, None)
                 )
-            )
-            if m.group_id:
-                account_id = groups.get(m.group_id, account_id)
-            placed[m.message_id] = (account_id, contact_id)
-            rows.append(
-                (
-                    write_key_id,
-                    m.message_id,
-                    m.type,
-                    m.name,
-                    m.user_id,
-                    m.anonymous_id,
-                    m.group_id,
-                    account_id,
-                    contact_id,
-                    adapt(m.timestamp),
-                    received_db,
-                    dumps(m.properties),
-                    dumps(m.context),
+                if m.group_id:
+                    account_id = groups.get(m.group_id, account_id)
+                placed[(key, m.message_id)] = (account_id, contact_id)
+                rows.append(
+                    (
+                        key,
+                        m.message_id,
+                        m.type,
+                        m.name,
+                        m.user_id,
+                        m.anonymous_id,
+                        m.group_id,
+                        account_id,
+                        contact_id,
+                        adapt(m.timestamp),
+                        received_db,
+                        dumps(m.properties),
+                        dumps(m.context),
+                    )
                 )
-            )
-        inserted: set[str] = set()
+        inserted: set[tuple[int, str]] = set()
         json_mark = "%s::jsonb" if postgres else "%s"
         row_marks = f"(%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,{json_mark},{json_mark})"
         for start in range(0, len(rows), INSERT_CHUNK):
@@ -607,55 +671,68 @@ def _store(write_key_id: int, read: list[Message], received: datetime, outcome: 
                 "anonymous_id, group_id, account_id, contact_id, timestamp, received_at, "
                 "properties, context) VALUES "
                 + ",".join([row_marks] * len(chunk))
-                + " ON CONFLICT (write_key_id, message_id) DO NOTHING RETURNING message_id",
+                + " ON CONFLICT (write_key_id, message_id) DO NOTHING "
+                "RETURNING write_key_id, message_id",
                 [value for row in chunk for value in row],
             )
-            inserted.update(row[0] for row in cursor.fetchall())
-        outcome.stored = len(inserted)
-        outcome.replayed += len(fresh) - len(inserted)
-        _rollup(cursor, [m for m in fresh if m.message_id in inserted], placed, received, adapt)
-        if outcome.drops:
+            inserted.update(cursor.fetchall())
+        activity: list[tuple[Message, int | None, int | None, datetime]] = []
+        all_accounts: set[int] = set()
+        for item, fresh in zip(items, fresh_by_item, strict=True):
+            key = item.write_key_id
+            stored = [m for m in fresh if (key, m.message_id) in inserted]
+            item.outcome.stored = len(stored)
+            item.outcome.replayed += len(fresh) - len(stored)
+            accounts: set[int] = set()
+            for m in stored:
+                account_id, contact_id = placed[(key, m.message_id)]
+                if account_id is not None:
+                    accounts.add(account_id)
+                activity.append((m, account_id, contact_id, item.received))
+            item.outcome.account_ids = sorted(accounts)
+            all_accounts |= accounts
+        _rollup(cursor, activity, adapt)
+        drops = [
+            (item.write_key_id, adapt(item.received), *drop)
+            for item in items
+            for drop in item.outcome.drops
+        ]
+        if drops:
             cursor.executemany(
                 "INSERT INTO usage_ingestdrop (write_key_id, received_at, reason, message_id, "
                 "detail, excerpt) VALUES (%s, %s, %s, %s, %s, %s)",
-                [(write_key_id, received_db, *drop) for drop in outcome.drops],
+                drops,
             )
-        meter = _meters.setdefault(write_key_id, _KeyMeter())
         now = time.monotonic()
-        if now - meter.last_used > LAST_USED_EVERY_SECONDS:
-            meter.last_used = now
-            # Plain SQL: a model save would make every process's key cache forget.
-            cursor.execute(
-                "UPDATE usage_writekey SET last_used_at = %s WHERE id = %s",
-                [received_db, write_key_id],
-            )
-        outcome.account_ids = sorted(
-            {account for account, _contact in placed.values() if account is not None}
-            if inserted
-            else set()
-        )
+        for key in sorted({item.write_key_id for item in items}):
+            meter = _meters.setdefault(key, _KeyMeter())
+            if now - meter.last_used > LAST_USED_EVERY_SECONDS:
+                meter.last_used = now
+                # Plain SQL: a model save would make every process's key cache forget.
+                cursor.execute(
+                    "UPDATE usage_writekey SET last_used_at = %s WHERE id = %s",
+                    [adapt(max(i.received for i in items if i.write_key_id == key)), key],
+                )
     touched.reindex_after_commit()
-    if inserted and outcome.account_ids:
-        account_ids = outcome.account_ids
+    if all_accounts:
+        account_ids = sorted(all_accounts)
         after_commit(lambda: events_ingested.send(sender=Outcome, account_ids=account_ids))
 
 
 def _rollup(
     cursor: Any,
-    inserted: list[Message],
-    placed: Mapping[str, tuple[int | None, int | None]],
-    received: datetime,
+    stored: Sequence[tuple[Message, int | None, int | None, datetime]],
     adapt: Callable[[datetime], Any],
 ) -> None:
-    """Count the newly stored activity into the daily rollups and last-seen."""
+    """Count the newly stored activity — (message, account, contact, received at) —
+    into the daily rollups and last-seen."""
     totals: dict[tuple[Any, ...], list[Any]] = {}
     contact_seen: dict[int, datetime] = {}
     account_seen: dict[int, datetime] = {}
-    for m in inserted:
+    for m, account_id, contact_id, received in stored:
         if m.type not in ACTIVITY_TYPES:
             continue
         event = ACTIVITY_TYPES[m.type] or m.name
-        account_id, contact_id = placed[m.message_id]
         moment = m.timestamp
         key = (moment.date(), account_id, contact_id, event)
         total = totals.get(key)
@@ -718,7 +795,9 @@ _LATEST = datetime.max.replace(tzinfo=UTC) - timedelta(days=1)
 # --- views --------------------------------------------------------------------------
 
 
-def _ingest(request: HttpRequest, call_type: str | None) -> HttpResponse:
+def ingest_prepare(request: HttpRequest, call_type: str | None) -> Prepared | HttpResponse:
+    """Everything about a request short of storing it: method, body, JSON, key, limits,
+    rate and each message's checks. An answer means the request ends there."""
     if request.method != "POST":
         response = _error(405, "method_not_allowed", "Use POST.")
         response["Allow"] = "POST"
@@ -732,6 +811,8 @@ def _ingest(request: HttpRequest, call_type: str | None) -> HttpResponse:
             raise Refused(400, "invalid_json", "The body is not valid JSON.") from None
         if not isinstance(body, dict):
             raise Refused(400, "invalid_body", "The body must be a JSON object.")
+        if b"\\u0000" in raw:
+            body = _without_nul(body)
         key_id = _authenticate(request, body, header_key)
         if call_type is None:
             messages = body.get("batch")
@@ -758,7 +839,7 @@ def _ingest(request: HttpRequest, call_type: str | None) -> HttpResponse:
             except Dropped as drop:
                 raise Refused(400, drop.reason, drop.detail) from None
         _rate_check(key_id, len(messages))
-        ingest_messages(
+        return read_messages(
             write_key_id=key_id,
             messages=messages,
             sent_at=body.get("sentAt"),
@@ -767,6 +848,33 @@ def _ingest(request: HttpRequest, call_type: str | None) -> HttpResponse:
         )
     except Refused as refused:
         return refused.response()
+
+
+def _without_nul(value: Any) -> Any:
+    """The value with every NUL character in its strings and keys replaced by U+FFFD.
+
+    JSON may carry "\\u0000", but PostgreSQL stores no NUL in text or jsonb: left in,
+    one such character would fail the whole request. Only bodies that contain the escape
+    come here, so the common case pays one bytes search.
+    """
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
+
+
+def success_response() -> HttpResponse:
+    return _success()
+
+
+def _ingest(request: HttpRequest, call_type: str | None) -> HttpResponse:
+    prepared = ingest_prepare(request, call_type)
+    if isinstance(prepared, HttpResponse):
+        return prepared
+    store_prepared([prepared])
     return _success()
 
 

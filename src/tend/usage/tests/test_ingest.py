@@ -330,6 +330,18 @@ def test_over_the_event_rate_is_429_with_retry_after(ingest: Ingest, settings) -
     assert Event.objects.count() == 10
 
 
+def test_the_default_rate_unit_is_small_enough_for_a_small_limit(
+    ingest: Ingest, settings
+) -> None:
+    # 2 events/s over a 10 s window is 20 events; the unit shrinks to one event.
+    settings.TEND_INGEST_EVENTS_PER_SECOND = 2
+    body = {"batch": [track(messageId=f"s{i}") for i in range(20)]}
+    assert ingest.post("batch", body).status_code == 200
+    response = ingest.post("batch", {"batch": [track(messageId="over")]})
+    assert response.status_code == 429
+    assert Event.objects.count() == 20
+
+
 def test_events_ingested_is_sent_once_per_request_after_commit(ingest: Ingest) -> None:
     from tend.usage.events import events_ingested
 

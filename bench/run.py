@@ -10,7 +10,8 @@ seeded 10,000-message Maildir into a fresh Tend database and into django-helpdes
 Then product-usage ingestion over HTTP (usage_ingest.py: 4 clients posting Segment
 batches to `tend web`, against a plain executemany of the same rows) and the daily
 health recompute (health_recompute.py: metrics, scores and grades for 1,000, 5,000 and
-20,000 accounts × 50 users). Results go to docs/benchmarks.md and bench/results/.
+20,000 accounts × 50 users), and help-center search and support-form suggestions over
+20,000 articles (kb_search.py). Results go to docs/benchmarks.md and bench/results/.
 
     python bench/run.py                       # 1,000,000 tickets, peer with 100,000; mail
     python bench/run.py --tickets 200000 --reuse
@@ -19,6 +20,7 @@ health recompute (health_recompute.py: metrics, scores and grades for 1,000, 5,0
     python bench/run.py --only pages          # just the pages (also: --no-mail)
     python bench/run.py --only usage          # just the product-usage ingest
     python bench/run.py --only health --reuse # just the health recompute
+    python bench/run.py --only kb --reuse     # just help-center search and suggestions
 """
 
 from __future__ import annotations
@@ -93,9 +95,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
     parser.add_argument(
         "--only",
-        choices=["pages", "mail", "usage", "health"],
+        choices=["pages", "mail", "usage", "health", "kb"],
         help="run one part: the pages (queue, search), the email ingest, the product-usage"
-        " ingest over HTTP, or the daily health recompute",
+        " ingest over HTTP, the daily health recompute, or help-center search and"
+        " suggestions",
     )
     parser.add_argument("--mail", action="store_true", help="same as --only mail")
     parser.add_argument("--no-mail", action="store_true", help="same as --only pages")
@@ -323,11 +326,12 @@ MARKS = {
     "mail": "<!-- mail-results -->",
     "usage": "<!-- usage-results -->",
     "health": "<!-- health-results -->",
+    "kb": "<!-- kb-results -->",
 }
 
 
 def write_docs(**new: str | None) -> None:
-    """Replace the parts given (``pages=``, ``mail=``, ``usage=``, ``health=``; keys of
+    """Replace the parts given (``pages=``, ``mail=``, ``usage=``, ``health=``, ``kb=``; keys of
     MARKS) below their marks; a part not given, or None, keeps what the last run wrote."""
     text = DOCS.read_text() if DOCS.exists() else ""
     positions = sorted((text.find(mark), part) for part, mark in MARKS.items() if mark in text)
@@ -378,6 +382,13 @@ def run_health(args: argparse.Namespace) -> str:
     )
 
 
+def run_kb(args: argparse.Namespace) -> str:
+    say("help-center search and suggestions: 20,000 articles, half Chinese")
+    command = f"python bench/run.py --only kb{' --reuse' if args.reuse else ''}"
+    extra = ["--reuse"] if args.reuse else []
+    return run_script([str(BENCH / "kb_search.py"), *extra, "--command", command])
+
+
 def run_mail(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     import mail_ingest
 
@@ -390,8 +401,9 @@ def run_mail(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.only in ("usage", "health"):
-        text = run_usage() if args.only == "usage" else run_health(args)
+    if args.only in ("usage", "health", "kb"):
+        parts = {"usage": run_usage, "health": lambda: run_health(args), "kb": lambda: run_kb(args)}
+        text = parts[args.only]()
         print("\n" + text + "\n")
         if not args.no_docs:
             write_docs(**{args.only: text})
@@ -443,12 +455,13 @@ def main(argv: list[str] | None = None) -> int:
             indent=2,
         )
     )
-    usage_text = health_text = None
+    usage_text = health_text = kb_text = None
     if args.only != "pages":
         usage_text = run_usage()
         health_text = run_health(args)
+        kb_text = run_kb(args)
     if not args.no_docs:
-        write_docs(pages=table, mail=mail_text, usage=usage_text, health=health_text)
+        write_docs(pages=table, mail=mail_text, usage=usage_text, health=health_text, kb=kb_text)
         say(f"results written to {DOCS.relative_to(ROOT)}")
     failed = [case for case, budget in BUDGETS.items() if tend[case]["p95_ms"] > budget]
     if mail and mail["tend"]["per_second"] < mail_ingest_budget():

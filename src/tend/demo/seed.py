@@ -51,9 +51,11 @@ from tend.desk.search import index_tickets_bulk
 from tend.desk.sla import sla_policy_create
 from tend.health.demo import seed_health
 from tend.health.services import health_recompute
+from tend.kb.demo import seed_kb
 from tend.mail.mailboxes import mailbox_create
 from tend.mail.models import Mailbox
 from tend.success.demo import seed_success as seed_risk_tasks
+from tend.surveys.demo import seed_surveys
 from tend.usage.metrics_demo import seed_metrics
 from tend.usage.models import WriteKey
 from tend.usage.services import writekey_create
@@ -196,6 +198,8 @@ class _Seeder:
         self.tickets(users, teams, policy, clock, features, tags, contacts)
         self.macros_and_views(users, teams, areas)
         self.mailbox(teams)
+        seed_kb(progress=self.say, now=self.now)
+        seed_surveys(progress=self.say, now=self.now)
         self.scores_and_risks()
         return self.summary
 

@@ -21,9 +21,12 @@ from django.db.models import Count, Q
 from tend.crm.models import Account, Contact, Role
 from tend.desk.models import UNRESOLVED_STATUSES, Priority, Ticket
 from tend.health.models import HealthSnapshot
+from tend.surveys.selectors import account_survey_score
 from tend.usage.models import Metric, MetricValue
 
 INACTIVE_DAYS = 30
+# The NPS measure reads the answers of this many days up to the scoring day.
+NPS_DAYS = 180
 
 
 def end_of(day: date) -> datetime:
@@ -127,6 +130,14 @@ def champions(account_ids: Sequence[int] | None) -> dict[int, list[datetime | No
         if Role.CHAMPION in (roles or []):
             out[account_id].append(last_seen)
     return out
+
+
+def nps_scores(day: date, account_ids: Sequence[int] | None) -> dict[int, float]:
+    """account id → its NPS (−100..100) over the answers of the ``NPS_DAYS`` days to
+    ``day``; accounts nobody answered for are left out (the measure is missing)."""
+    ids = None if account_ids is None else list(account_ids)
+    # As every other input: the UTC day, through its last instant.
+    return account_survey_score(ids, kind="nps", as_of=end_of(day), days=NPS_DAYS)
 
 
 def contacts_by_account(account_ids: Sequence[int] | None) -> dict[int, list[int]]:

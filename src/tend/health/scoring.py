@@ -28,15 +28,16 @@ from typing import Any
 
 from tend.health.models import Band
 
-# Measure kinds. NPS and onboarding are known but have no source yet: they are always
-# missing, so their weight is shared out among the measures that have a value.
+# Measure kinds. NPS is the account's score over its survey answers of the last 180
+# days (missing when nobody answered). Onboarding is known but has no source yet: it is
+# always missing, so its weight is shared out among the measures that have a value.
 METRIC = "metric"
 URGENT_TICKETS = "urgent_tickets"
 TICKET_VOLUME_30D = "ticket_volume_30d"
 NPS = "nps"
 ONBOARDING = "onboarding"
 MEASURE_KINDS = (METRIC, URGENT_TICKETS, TICKET_VOLUME_30D, NPS, ONBOARDING)
-MISSING_SOURCE_KINDS = frozenset({NPS, ONBOARDING})
+MISSING_SOURCE_KINDS = frozenset({ONBOARDING})
 
 SCALES = ("steps", "linear")
 

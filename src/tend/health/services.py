@@ -466,6 +466,9 @@ def _recompute_chunk(
     champions = inputs.champions(account_ids)
     contacts = inputs.contacts_by_account(account_ids)
     previous = inputs.previous_snapshots(day, account_ids)
+    # Survey answers are read only when some model weighs NPS.
+    wants_nps = any(m["kind"] == scoring.NPS for a in scopes.values() for m in a.config["measures"])
+    nps = inputs.nps_scores(day, account_ids) if wants_nps else {}
 
     day_param = connection.ops.adapt_datefield_value(day)
     snapshot_rows: list[tuple[Any, ...]] = []
@@ -485,7 +488,10 @@ def _recompute_chunk(
                 measure_values[m["key"]] = float(urgent_open)
             elif kind == scoring.TICKET_VOLUME_30D:
                 measure_values[m["key"]] = float(volume)
-            else:  # NPS, onboarding: no source yet, so their weight is redistributed
+            elif kind == scoring.NPS:
+                # None when nobody answered: its weight is redistributed.
+                measure_values[m["key"]] = nps.get(account_id)
+            else:  # onboarding: no source yet, so its weight is redistributed
                 measure_values[m["key"]] = None
         scored = scoring.score_measures(config["measures"], measure_values)
         band = scoring.band_for(scored.score, config["bands"])

@@ -20,7 +20,7 @@ from email.utils import parseaddr
 
 from django.conf import settings
 from django.core import mail
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.core.mail.utils import DNS_NAME
@@ -244,6 +244,45 @@ def outbound_queue(
     return row
 
 
+def outbound_queue_to_contact(
+    *,
+    to_email: str,
+    kind: str,
+    subject: str,
+    body: str,
+    html_body: str = "",
+    mailbox: Mailbox | None = None,
+) -> OutboundMessage:
+    """Queue a mail that belongs to no ticket (a survey invitation), in the caller's
+    transaction. It starts no thread: a reply to it arrives as a new ticket."""
+    if kind not in OutboundKind.values:
+        raise ValueError(f"unknown outbound kind {kind!r}")
+    if mailbox is None:
+        mailbox = mailbox_default()
+    from_header = _from_header(mailbox)
+    to_email = to_email.strip().lower()
+    row = OutboundMessage(
+        mailbox=mailbox,
+        kind=kind,
+        message_id=f"<tend.{kind}.{uuid.uuid4().hex}@{_domain(from_header)}>",
+        from_email=from_header,
+        to_email=to_email,
+        subject=" ".join((subject or "").split())[:998],
+        body=body,
+        html_body=html_body,
+        next_attempt_at=timezone.now(),
+    )
+    if _undeliverable(to_email):
+        row.status = OutboundStatus.FAILED
+        row.next_attempt_at = None
+        row.last_error = "The contact has no deliverable email address."
+    row.save()
+    if row.status == OutboundStatus.QUEUED:
+        outbound_id = row.pk
+        after_commit(lambda: _enqueue(outbound_id))
+    return row
+
+
 def _enqueue(outbound_id: int) -> None:
     from tend.mail.tasks import send_outbound
 
@@ -315,9 +354,9 @@ def _connection(mailbox: Mailbox | None) -> BaseEmailBackend:
 def _auto_submitted(row: OutboundMessage) -> str:
     if row.automatic:
         return "auto-replied"  # RFC 3834: an automatic response to a message
-    if row.kind == OutboundKind.NOTIFICATION:
-        # Written by Tend, not by a person (the "is it solved?" request): vacation
-        # responders and other robots should not answer it.
+    if row.kind in (OutboundKind.NOTIFICATION, OutboundKind.SURVEY):
+        # Written by Tend, not by a person (the "is it solved?" request, a survey):
+        # vacation responders and other robots should not answer it.
         return "auto-generated"
     return ""  # a person's reply
 
@@ -334,7 +373,7 @@ def build_email(row: OutboundMessage) -> EmailMessage:
         headers["Auto-Submitted"] = auto
         # Asks Exchange/Outlook not to send out-of-office or other automatic replies.
         headers["X-Auto-Response-Suppress"] = "All"
-    message = EmailMessage(
+    message = EmailMultiAlternatives(
         subject=row.subject,
         body=row.body,
         from_email=row.from_email,
@@ -342,6 +381,9 @@ def build_email(row: OutboundMessage) -> EmailMessage:
         cc=list(row.cc),
         headers=headers,
     )
+    if row.html_body:
+        # multipart/alternative: clients that show HTML show it, the rest the text.
+        message.attach_alternative(row.html_body, "text/html")
     if row.comment_id is not None:
         for attachment in row.comment.attachments.order_by("pk"):  # type: ignore[union-attr]
             with attachment.file.open("rb") as fh:

@@ -9,6 +9,7 @@ from django import forms
 from django.core import signing
 from django.core.files.uploadedfile import UploadedFile
 from django.http import QueryDict
+from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 from tend.desk.services import attachment_validate
@@ -44,6 +45,18 @@ def submission_verdict(data: QueryDict) -> Verdict:
     return Verdict.HUMAN
 
 
+# While the customer types a subject or description, htmx asks the help center for
+# articles that may answer it (debounced: one request once typing pauses).
+SUGGEST_ATTRS = {
+    "hx-get": reverse_lazy("portal:help_suggest"),
+    "hx-trigger": "keyup changed delay:300ms",
+    "hx-target": "#suggestions",
+    "hx-include": "#id_subject, #id_description",
+    # A newer keystroke's answer replaces an older one still on its way.
+    "hx-sync": "#suggestions:replace",
+}
+
+
 class SupportForm(forms.Form):
     name = forms.CharField(label=_("Your name"), max_length=200)
     email = forms.EmailField(
@@ -51,11 +64,15 @@ class SupportForm(forms.Form):
         max_length=254,
         help_text=_("We will reply to this address."),
     )
-    subject = forms.CharField(label=_("Subject"), max_length=300)
+    subject = forms.CharField(
+        label=_("Subject"),
+        max_length=300,
+        widget=forms.TextInput(attrs={**SUGGEST_ATTRS, "autocomplete": "off"}),
+    )
     description = forms.CharField(
         label=_("How can we help?"),
         max_length=20000,
-        widget=forms.Textarea(attrs={"rows": 8}),
+        widget=forms.Textarea(attrs={"rows": 8, **SUGGEST_ATTRS}),
         help_text=_("Tell us what happened and what you expected."),
     )
     attachment = forms.FileField(

@@ -34,6 +34,7 @@ from tend.portal.forms import (
     form_started_token,
     submission_verdict,
 )
+from tend.portal.views_help import suggestions_submitted
 
 HOUR = 3600
 THANKS_SALT = "tend.portal.support-thanks"
@@ -121,6 +122,8 @@ def support(request: HttpRequest) -> HttpResponse:
     except ValidationError as exc:
         _add_service_errors(form, exc)
         return _render_support(request, form)
+    # Articles this visitor opened from the suggestions did not answer them after all.
+    suggestions_submitted(request)
     return redirect("portal:support_thanks", ref=thanks_ref_make(ticket.number))
 
 

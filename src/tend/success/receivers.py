@@ -6,6 +6,7 @@ so each receiver runs in its own short transaction.
 
 crm's ``contact_role_lost``/``subscription_changed`` and health's ``band_changed`` are
 connected by name, so this module keeps working while those apps grow their signals.
+surveys' ``response_recorded`` closes the loop on unhappy answers (survey_follow_up).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from tend.desk import events as desk_events
 from tend.desk.models import Priority, Ticket
 from tend.health import events as health_events
 from tend.success.models import TaskType
+from tend.surveys import events as surveys_events
 
 
 def on_ticket_created(sender: Any, ticket_id: int, **kwargs: Any) -> None:
@@ -83,6 +85,13 @@ def on_subscription_changed(sender: Any, account_id: int, **kwargs: Any) -> None
     )
 
 
+def on_survey_response_recorded(sender: Any, response_id: int, **kwargs: Any) -> None:
+    """A survey answer came in (or was edited): a low one raises a follow-up task."""
+    from tend.success.services import survey_follow_up
+
+    survey_follow_up(response_id=response_id)
+
+
 def connect() -> None:
     desk_events.ticket_created.connect(
         on_ticket_created, dispatch_uid="tend.success.on_ticket_created"
@@ -94,6 +103,9 @@ def connect() -> None:
         on_subscription_changed, dispatch_uid="tend.success.on_subscription_changed"
     )
     health_events.band_changed.connect(on_band_changed, dispatch_uid="tend.success.on_band_changed")
+    surveys_events.response_recorded.connect(
+        on_survey_response_recorded, dispatch_uid="tend.success.on_survey_response_recorded"
+    )
 
 
 connect()

@@ -29,7 +29,10 @@ from django.utils.translation import gettext as _
 from tend.core.models import User
 from tend.core.roles import require_perm
 from tend.crm.models import Account, Contact
+from tend.desk.models import Channel
+from tend.desk.services import ticket_create
 from tend.success.models import RiskSettings, Task, TaskOutcome, TaskStatus, TaskType
+from tend.surveys.models import Response, SurveyKind
 
 # Days a closed signal stays quiet before the same condition may raise it again.
 RAISE_COOLDOWN_DAYS = 7
@@ -303,3 +306,77 @@ def tasks_wake(*, day: date | None = None) -> int:
     return Task.objects.filter(status=TaskStatus.SNOOZED, snoozed_until__lte=day).update(
         status=TaskStatus.OPEN, snoozed_until=None
     )
+
+
+# --- closing the loop on survey answers ---------------------------------------------
+
+
+def survey_score_is_low(kind: str, score: int, scale_max: int) -> bool:
+    """An answer someone should call back about: an NPS detractor (0–6), a CSAT of 1–2,
+    or a CES in the bottom two points of its scale (1–2 on 1–5 and on 1–7)."""
+    if kind == SurveyKind.NPS:
+        return score <= 6
+    return score <= 2 if kind in (SurveyKind.CSAT, SurveyKind.CES) else False
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    task: Task | None
+    ticket_id: int | None
+
+
+def survey_follow_up(*, response_id: int) -> FollowUp:
+    """Close the loop on one survey answer: a low score raises a SURVEY_FOLLOW_UP task for
+    the account's CSM (one per response, however often the answer is edited within its
+    24 hours) and, when the survey says so, opens a ticket for the contact, once, with
+    the task that first noticed it. Answers that are not low, or that belong to no
+    account, do nothing."""
+    response = (
+        Response.objects.select_related("survey", "contact", "account__owner", "ticket")
+        .filter(pk=response_id)
+        .first()
+    )
+    if response is None or response.account is None:
+        return FollowUp(None, None)
+    if not survey_score_is_low(response.kind, response.score, response.scale_max):
+        return FollowUp(None, None)
+    account, contact = response.account, response.contact
+    kind_label = str(response.get_kind_display())
+    score = f"{response.score}/{response.scale_max}"
+    comment = " ".join(response.comment.split())
+
+    def reason() -> str:
+        text = _("%(name)s answered %(kind)s with %(score)s.") % {
+            "name": contact.display_name,
+            "kind": kind_label,
+            "score": score,
+        }
+        if comment:
+            text += " " + _("Comment: “%(comment)s”") % {"comment": comment[:500]}
+        return text
+
+    with transaction.atomic():
+        raised = task_raise_full(
+            account=account,
+            type=TaskType.SURVEY_FOLLOW_UP,
+            reason=reason,
+            reason_key=f"response:{response.pk}",
+            # The person may have moved on since answering: link them only if still here.
+            contact=contact if contact.account_id == account.pk else None,
+        )
+        ticket_id: int | None = None
+        # Only with the task that was just made: an edited answer must not open a second
+        # ticket. Without an address there is nobody to write back to.
+        if raised.created and response.survey.open_ticket_on_low_score and contact.email:
+            ticket = ticket_create(
+                actor=None,
+                subject=_("Follow up on a low %(kind)s answer (%(score)s)")
+                % {"kind": kind_label, "score": score},
+                description=reason(),
+                requester_email=contact.email,
+                requester_name=contact.name,
+                channel=Channel.API,
+                follow_up_of=response.ticket,
+            )
+            ticket_id = ticket.pk
+    return FollowUp(raised.task, ticket_id)

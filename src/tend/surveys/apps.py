@@ -6,3 +6,8 @@ class SurveysConfig(AppConfig):
     name = "tend.surveys"
     label = "surveys"
     verbose_name = _("Surveys")
+
+    def ready(self) -> None:
+        from tend.surveys import receivers
+
+        receivers.connect()

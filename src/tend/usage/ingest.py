@@ -38,10 +38,14 @@ as "page" and "screen". identify, group and alias calls are stored raw but are n
 activity (they are often sent by back-end syncs) and are not rolled up.
 
 ``tend.usage.asgi.ingest_fast_path`` serves these same views without Django's request
-cycle (about 2.4× the throughput). The hot path is plain SQL in one transaction per request: one query to find replays,
-one multi-row INSERT … ON CONFLICT DO NOTHING RETURNING for the events, one upsert per
-(day, account, contact, event) aggregated in Python first, one UPDATE per contact and
-account for last-seen; ``usage.events.events_ingested`` is sent once after commit.
+cycle, and stores the requests that queued up meanwhile in one transaction (group
+commit, ``store_prepared``). The hot path is plain SQL: one query to find replays of
+identify/group calls, one multi-row INSERT … ON CONFLICT DO NOTHING RETURNING for the
+events, one upsert per (day, account, contact, event) aggregated in Python first, one
+UPDATE per contact and account for last-seen; ``usage.events.events_ingested`` is sent
+once after commit.
+
+NUL characters (``\\u0000`` in the JSON) are replaced by U+FFFD: PostgreSQL stores none.
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from tend.crm.models import Account, Touchpoint, TouchpointKind
 from tend.desk.selectors import tickets_visible_to
 from tend.health.models import Band, HealthSnapshot
 from tend.success.models import Task, TaskStatus
+from tend.surveys.models import Response, SurveyKind
 from tend.usage.models import DailyRollup
 
 Kind = Literal[
@@ -37,10 +38,13 @@ Kind = Literal[
     "task_raised",
     "task_closed",
     "health_change",
+    "survey_response",
 ]
 
 # A week's event count that moves at least this much from the week before is news.
 USAGE_CHANGE_RATIO = 0.30
+# A survey comment is shown up to this many characters on the timeline.
+SURVEY_COMMENT_EXCERPT = 300
 # How far back the derived entries (usage weeks, band changes) look per page.
 USAGE_WEEKS = 26
 HEALTH_DAYS = 366
@@ -78,6 +82,8 @@ def account_timeline(
         entries += _usage_changes(account, end)
     if user.has_perm("health.view_healthsnapshot"):
         entries += _band_changes(account, end)
+    if user.has_perm("surveys.view_response"):
+        entries += _survey_responses(account, limit, end)
     entries = [e for e in entries if e.when < end]
     # Kind as a tie-breaker keeps entries of the same instant in a stable order.
     entries.sort(key=lambda e: (e.when, e.kind), reverse=True)
@@ -247,3 +253,42 @@ def _band_changes(account: Account, end: dt.datetime) -> list[TimelineEntry]:
             )
         )
     return out
+
+
+def _survey_responses(account: Account, limit: int, end: dt.datetime) -> list[TimelineEntry]:
+    """Survey answers given for the account: score, type, who, and the comment's start."""
+    rows = (
+        Response.objects.filter(account=account, created_at__lt=end)
+        .select_related("contact")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+    out = []
+    for response in rows:
+        comment = " ".join(response.comment.split())
+        if len(comment) > SURVEY_COMMENT_EXCERPT:
+            comment = comment[: SURVEY_COMMENT_EXCERPT - 1].rstrip() + "…"
+        out.append(
+            TimelineEntry(
+                kind="survey_response",
+                when=response.created_at,
+                title=_("%(kind)s %(score)d/%(top)d from %(contact)s")
+                % {
+                    "kind": response.get_kind_display(),
+                    "score": response.score,
+                    "top": response.scale_max,
+                    "contact": response.contact.display_name,
+                },
+                link=reverse("web:contact", args=[response.contact_id]),
+                detail=comment,
+                tone=_survey_tone(response.kind, response.score, response.scale_max),
+            )
+        )
+    return out
+
+
+def _survey_tone(kind: str, score: int, scale_max: int) -> str:
+    """good / neutral / bad, as the results page splits answers."""
+    if kind == SurveyKind.NPS:
+        return "good" if score >= 9 else "neutral" if score >= 7 else "bad"
+    top = scale_max if kind == SurveyKind.CES else 5
+    return "good" if score >= top - 1 else "bad" if score <= 2 else "neutral"

@@ -330,9 +330,7 @@ def test_over_the_event_rate_is_429_with_retry_after(ingest: Ingest, settings) -
     assert Event.objects.count() == 10
 
 
-def test_the_default_rate_unit_is_small_enough_for_a_small_limit(
-    ingest: Ingest, settings
-) -> None:
+def test_the_default_rate_unit_is_small_enough_for_a_small_limit(ingest: Ingest, settings) -> None:
     # 2 events/s over a 10 s window is 20 events; the unit shrinks to one event.
     settings.TEND_INGEST_EVENTS_PER_SECOND = 2
     body = {"batch": [track(messageId=f"s{i}") for i in range(20)]}

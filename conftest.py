@@ -8,7 +8,11 @@ through the real role machinery.
 from __future__ import annotations
 
 import copy
+import os
+import shutil
 import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -104,3 +108,77 @@ def readonly(db):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def admin_user(db):  # type: ignore[no-untyped-def]
     return make_staff("ada", Role.ADMIN, first_name="Ada")
+
+
+# --- browser tests (marked "browser") ----------------------------------------------------
+# Debian's chromium driven through Playwright; the tests skip where either is missing.
+CHROMIUM = os.environ.get("TEND_CHROMIUM", "/usr/bin/chromium")
+# Where screenshots of the pages under test go, if anywhere.
+SHOTS = os.environ.get("TEND_SCREENSHOTS", "")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium, one per test module.
+
+    Not one per session: while Playwright's sync API is open its event loop counts as
+    running on this thread, which would break asyncio.run() and async_to_sync() in
+    the tests that follow. For the same reason Django's guard against ORM calls from
+    async code is lifted, for as long as the browser is open.
+    """
+    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
+        pytest.skip(f"Chromium not found at {CHROMIUM}")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with sync_api.sync_playwright() as playwright:
+            launched = playwright.chromium.launch(
+                executable_path=CHROMIUM,
+                args=["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+                headless=True,
+            )
+            yield launched
+            launched.close()
+
+
+@pytest.fixture
+def new_page(browser: Any, live_server: Any) -> Iterator[Callable[..., Any]]:
+    """Opens a page in a fresh browser context (its own cookies) whose relative URLs
+    go to the live server: ``new_page(viewport=..., locale=...)`` takes what
+    ``browser.new_context`` takes, and ``timeout_ms`` for every wait. The contexts
+    close after the test."""
+    contexts: list[Any] = []
+
+    def open_page(*, timeout_ms: int = 10_000, **options: Any) -> Any:
+        context = browser.new_context(base_url=live_server.url, **options)
+        context.set_default_timeout(timeout_ms)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def signed_in(new_page: Callable[..., Any], live_server: Any, client: Any) -> Callable[..., Any]:
+    """Opens a page signed in as a user (the test client's session, handed to the
+    browser as its cookie): ``signed_in(agent)``, or with ``new_page`` options."""
+
+    def open_as(user: User, **options: Any) -> Any:
+        client.force_login(user)
+        page = new_page(**{"viewport": {"width": 1360, "height": 900}, **options})
+        cookie = client.cookies["sessionid"]
+        page.context.add_cookies(
+            [{"name": "sessionid", "value": cookie.value, "url": live_server.url}]
+        )
+        return page
+
+    return open_as
+
+
+def shot(page: Any, name: str) -> None:
+    """A full-page screenshot into $TEND_SCREENSHOTS, when it is set."""
+    if SHOTS:
+        os.makedirs(SHOTS, exist_ok=True)
+        page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)

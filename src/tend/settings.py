@@ -266,9 +266,20 @@ else:
 TEND_AUTO_CLOSE_DAYS = envint("TEND_AUTO_CLOSE_DAYS", 4)
 TEND_SUPPORT_RATE_PER_IP = envint("TEND_SUPPORT_RATE_PER_IP", 10)
 TEND_SUPPORT_RATE_PER_EMAIL = envint("TEND_SUPPORT_RATE_PER_EMAIL", 5)
+# Help-center limits per client address (portal/views_help.py): room for an office
+# behind one address, not for a script.
+TEND_HELP_SEARCH_RATE_PER_MINUTE = envint("TEND_HELP_SEARCH_RATE_PER_MINUTE", 60)
+TEND_HELP_SUGGEST_RATE_PER_MINUTE = envint("TEND_HELP_SUGGEST_RATE_PER_MINUTE", 120)
+TEND_HELP_VOTE_RATE_PER_HOUR = envint("TEND_HELP_VOTE_RATE_PER_HOUR", 60)
 # How many reverse proxies put their address in X-Forwarded-For; 0 trusts none, so a
 # client cannot dodge rate limits with a forged header.
 TEND_TRUSTED_PROXY_COUNT = envint("TEND_TRUSTED_PROXY_COUNT", 0)
+
+# --- usage --------------------------------------------------------------------
+# Under a steady stream of product events, the ingest writer on SQLite counts new events
+# into the daily rollups and last-seen at most this often (and when the stream pauses
+# as long); counting per transaction took a third of its time. 0: every transaction.
+TEND_INGEST_ROLLUP_EVERY_MS = envint("TEND_INGEST_ROLLUP_EVERY_MS", 1000)
 
 LOGGING = {
     "version": 1,

@@ -13,10 +13,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Exists, OuterRef, Sum
+from django.db.models import Exists, IntegerField, OuterRef, Sum, Value
 from django.utils import timezone
 
-from tend.core.search import search
+from tend.core.search import matching_ids
 from tend.desk.models import Feature, ProductArea, Tag, Ticket
 from tend.kb.models import (
     Article,
@@ -138,6 +138,10 @@ class TopicGroup:
 # Tickets looked at: the newest this many in the period.
 MAX_TICKETS = 5000
 MAX_GROUPS = 50
+# A tag on more than this share of the period's tickets, and on at least this many, is
+# not a topic. The minimum keeps a quiet week's few tickets from all counting as generic.
+GENERIC_TAG_SHARE = 0.25
+GENERIC_TAG_MIN_TICKETS = 10
 
 
 def _covered() -> tuple[set[int], set[int], set[int]]:
@@ -215,12 +219,25 @@ def _subject_clusters(subjects: dict[int, str]) -> list[tuple[list[int], list[st
     return out
 
 
-def _answered(terms: Sequence[str]) -> bool:
-    """Does a published article (either language) contain the group's main terms?"""
-    if not terms:
-        return False
-    q = " ".join(terms[:2])
-    return search(q, kinds=[ARTICLE], status=published_statuses(None), limit=1).count > 0
+def _answered(term_lists: Sequence[Sequence[str]]) -> list[bool]:
+    """For each group's main terms: does a published article (either language) contain
+    them? One query however many groups: a UNION of one index lookup per group, each
+    stopping at its first match."""
+    statuses = published_statuses(None)
+    lookups = [
+        ArticleTranslation.objects.filter(
+            pk__in=matching_ids(" ".join(terms[:2]), ARTICLE, status=statuses, cap=1)
+        )
+        .order_by()
+        .values_list(Value(i, output_field=IntegerField()), flat=True)
+        for i, terms in enumerate(term_lists)
+        if terms
+    ]
+    if not lookups:
+        return [False] * len(term_lists)
+    first, *rest = lookups
+    found = set(first.union(*rest, all=True))
+    return [i in found for i in range(len(term_lists))]
 
 
 def _label(subjects: Iterable[str]) -> str:
@@ -262,6 +279,14 @@ def worth_writing(
     for tag_id, ticket_id in tag_rows:
         if tag_id not in covered_tags:
             by_tag.setdefault(tag_id, []).append(ticket_id)
+    # A tag on a large share of the tickets is workflow ("vip", "bug", "how-to"), not
+    # something one article could answer; it would only crowd the top of the list.
+    generic = GENERIC_TAG_SHARE * len(tickets)
+    by_tag = {
+        k: v
+        for k, v in by_tag.items()
+        if not (len(v) > generic and len(v) >= GENERIC_TAG_MIN_TICKETS)
+    }
 
     def big(groups: dict[int, list[int]]) -> dict[int, list[int]]:
         return {k: sorted(v) for k, v in groups.items() if len(v) >= min_tickets}
@@ -296,9 +321,11 @@ def worth_writing(
         groups.append(
             TopicGroup(label=tags[tag_id].name, ticket_ids=members, tag=tags[tag_id], kind="tag")
         )
-    clusters = sorted(_subject_clusters(subjects), key=lambda c: -len(c[0]))
-    for members, shared in clusters[:MAX_GROUPS]:
-        if len(members) < min_tickets or _answered(shared):
+    clusters = sorted(_subject_clusters(subjects), key=lambda c: -len(c[0]))[:MAX_GROUPS]
+    clusters = [c for c in clusters if len(c[0]) >= min_tickets]
+    answered = _answered([shared for _members, shared in clusters])
+    for (members, shared), is_answered in zip(clusters, answered, strict=True):
+        if is_answered:
             continue
         groups.append(
             TopicGroup(

@@ -11,6 +11,7 @@ decide what to show and answer 403 early.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -427,6 +428,30 @@ def category_list(request: HttpRequest) -> HttpResponse:
     return _categories_page(request)
 
 
+def _save_and_return(
+    request: HttpRequest,
+    form: CategoryForm | SectionForm,
+    *,
+    save: Callable[[dict[str, Any]], Category | Section],
+    saved_message: str,
+) -> HttpResponse | None:
+    """The shared part of adding and changing categories and sections: a valid form
+    goes to the kb service ``save``; success flashes ``saved_message`` (with
+    ``%(name)s``, the saved one's name) and goes back to the categories page. None
+    means: show the form again, the service's ValidationError now on it."""
+    if not form.is_valid():
+        return None
+    try:
+        saved = save(form.cleaned_data)
+    except ValidationError as exc:
+        form_errors_add(form, exc)
+        return None
+    except PermissionDenied as error:
+        return forbidden(request, error)
+    messages.success(request, saved_message % {"name": saved.name})
+    return redirect("web:kb_categories")
+
+
 @login_required
 @require_POST
 def category_new(request: HttpRequest) -> HttpResponse:
@@ -434,16 +459,14 @@ def category_new(request: HttpRequest) -> HttpResponse:
     if not user.has_perm("kb.add_category"):
         return forbidden(request)
     form = CategoryForm(request.POST, prefix="category")
-    if form.is_valid():
-        try:
-            category = kb_services.category_save(actor=user, category=None, **form.cleaned_data)
-        except ValidationError as exc:
-            form_errors_add(form, exc)
-        except PermissionDenied as error:
-            return forbidden(request, error)
-        else:
-            messages.success(request, _("Category %(name)s added.") % {"name": category.name})
-            return redirect("web:kb_categories")
+    done = _save_and_return(
+        request,
+        form,
+        save=lambda data: kb_services.category_save(actor=user, category=None, **data),
+        saved_message=_("Category %(name)s added."),
+    )
+    if done is not None:
+        return done
     return _categories_page(request, category_form=form, status=400)
 
 
@@ -454,17 +477,27 @@ def section_new(request: HttpRequest) -> HttpResponse:
     if not user.has_perm("kb.add_section"):
         return forbidden(request)
     form = SectionForm(request.POST, prefix="section")
-    if form.is_valid():
-        try:
-            section = kb_services.section_save(actor=user, section=None, **form.cleaned_data)
-        except ValidationError as exc:
-            form_errors_add(form, exc)
-        except PermissionDenied as error:
-            return forbidden(request, error)
-        else:
-            messages.success(request, _("Section %(name)s added.") % {"name": section.name})
-            return redirect("web:kb_categories")
+    done = _save_and_return(
+        request,
+        form,
+        save=lambda data: kb_services.section_save(actor=user, section=None, **data),
+        saved_message=_("Section %(name)s added."),
+    )
+    if done is not None:
+        return done
     return _categories_page(request, section_form=form, status=400)
+
+
+def _edit_page(
+    request: HttpRequest, form: CategoryForm | SectionForm, *, heading: str
+) -> HttpResponse:
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "web/kb/category_form.html",
+        {"form": form, "heading": heading},
+        status=status,
+    )
 
 
 @login_required
@@ -475,24 +508,16 @@ def category_edit(request: HttpRequest, pk: int) -> HttpResponse:
         return forbidden(request)
     category = get_object_or_404(Category, pk=pk)
     form = CategoryForm(request.POST or None, initial=CategoryForm.initial_for(category))
-    if request.method == "POST" and form.is_valid():
-        try:
-            kb_services.category_save(actor=user, category=category, **form.cleaned_data)
-        except ValidationError as exc:
-            form_errors_add(form, exc)
-        except PermissionDenied as error:
-            return forbidden(request, error)
-        else:
-            messages.success(request, _("Saved."))
-            return redirect("web:kb_categories")
-    heading = _("Category %(name)s") % {"name": category.name}
-    status = 400 if request.method == "POST" else 200
-    return render(
-        request,
-        "web/kb/category_form.html",
-        {"form": form, "heading": heading},
-        status=status,
-    )
+    if request.method == "POST":
+        done = _save_and_return(
+            request,
+            form,
+            save=lambda data: kb_services.category_save(actor=user, category=category, **data),
+            saved_message=_("Saved."),
+        )
+        if done is not None:
+            return done
+    return _edit_page(request, form, heading=_("Category %(name)s") % {"name": category.name})
 
 
 @login_required
@@ -503,24 +528,16 @@ def section_edit(request: HttpRequest, pk: int) -> HttpResponse:
         return forbidden(request)
     section = get_object_or_404(Section.objects.select_related("category"), pk=pk)
     form = SectionForm(request.POST or None, initial=SectionForm.initial_for(section))
-    if request.method == "POST" and form.is_valid():
-        try:
-            kb_services.section_save(actor=user, section=section, **form.cleaned_data)
-        except ValidationError as exc:
-            form_errors_add(form, exc)
-        except PermissionDenied as error:
-            return forbidden(request, error)
-        else:
-            messages.success(request, _("Saved."))
-            return redirect("web:kb_categories")
-    heading = _("Section %(name)s") % {"name": section.name}
-    status = 400 if request.method == "POST" else 200
-    return render(
-        request,
-        "web/kb/category_form.html",
-        {"form": form, "heading": heading},
-        status=status,
-    )
+    if request.method == "POST":
+        done = _save_and_return(
+            request,
+            form,
+            save=lambda data: kb_services.section_save(actor=user, section=section, **data),
+            saved_message=_("Saved."),
+        )
+        if done is not None:
+            return done
+    return _edit_page(request, form, heading=_("Section %(name)s") % {"name": section.name})
 
 
 urlpatterns = [

@@ -135,3 +135,46 @@ def test_old_tickets_do_not_count(db) -> None:
     Ticket.objects.filter(pk=first.pk).update(created_at=timezone.now() - timedelta(days=40))
 
     assert worth_writing(days=30) == []
+
+
+def test_each_group_is_checked_against_the_articles_on_its_own(db, publish) -> None:
+    ticket("Cannot export report to CSV")
+    ticket("CSV export of report is empty")
+    sso_a = ticket("Okta login loops")
+    sso_b = ticket("Okta login fails")
+
+    publish("Export a report to CSV", "Reports export to CSV from the menu.")
+
+    groups = worth_writing(days=30)
+
+    assert [(g.kind, g.ticket_ids) for g in groups] == [("subject", sorted([sso_a.pk, sso_b.pk]))]
+
+
+def test_a_tag_on_a_large_share_of_the_tickets_is_not_a_topic(db) -> None:
+    # Given 12 recent tickets, 10 of them tagged "vip" (a workflow tag) and two "gdpr"
+    words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"]
+    gdpr = [ticket(word, tags=["vip", "gdpr"]) for word in ("india", "juliett")]
+    for word in words:
+        ticket(word, tags=["vip"])
+    ticket("kilo")
+    ticket("lima")
+
+    groups = worth_writing(days=30)
+
+    # Then "vip" is left out and "gdpr" stays
+    assert [(g.kind, g.label, g.ticket_ids) for g in groups] == [
+        ("tag", "gdpr", sorted(t.pk for t in gdpr))
+    ]
+
+
+def test_a_common_tag_on_few_tickets_still_counts(db) -> None:
+    # Two of three tickets is a large share, but of a quiet period: still a topic.
+    a = ticket("Question one", tags=["gdpr"])
+    b = ticket("Something else", tags=["gdpr"])
+    ticket("Change my billing address")
+
+    groups = worth_writing(days=30)
+
+    assert [(g.kind, g.label, g.ticket_ids) for g in groups] == [
+        ("tag", "gdpr", sorted([a.pk, b.pk]))
+    ]

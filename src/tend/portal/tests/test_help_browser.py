@@ -4,50 +4,19 @@ the support form and sees a suggestion appear."""
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from conftest import shot
 from tend.core.models import User
 from tend.kb.models import ArticleDailyStat, ArticleVote, SearchTerm, SuggestionOpen
 from tend.portal.tests.help_data import place, publish, translate
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = os.environ.get("TEND_CHROMIUM", "/usr/bin/chromium")
-SHOTS = os.environ.get("TEND_SCREENSHOTS", "")
 PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
-        pytest.skip(f"Chromium not found at {CHROMIUM}")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-            headless=True,
-        )
-        yield browser
-        browser.close()
-
-
-def new_page(chromium: Any, live_server: Any, **options: Any) -> Any:
-    context = chromium.new_context(base_url=live_server.url, **options)
-    context.set_default_timeout(10_000)
-    return context.new_page()
-
-
-def shot(page: Any, name: str) -> None:
-    if SHOTS:
-        page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
 
 
 def fits_the_screen(page: Any) -> bool:
@@ -55,7 +24,7 @@ def fits_the_screen(page: Any) -> bool:
 
 
 def test_customer_searches_in_chinese_on_a_phone_and_reads_an_article(
-    chromium: Any, live_server: Any, manager: User
+    new_page: Callable[..., Any], manager: User
 ) -> None:
     # Given a billing article published in English and Chinese
     billing = place(manager, "Billing", "Invoices", category_zh="账单", section_zh="发票")
@@ -75,7 +44,7 @@ def test_customer_searches_in_chinese_on_a_phone_and_reads_an_article(
     publish(manager, "发票草稿", "还没写完的发票说明。", locale="zh-hans", status="draft")
 
     # When a customer on a phone opens the help center and switches to Chinese
-    page = new_page(chromium, live_server, viewport=PHONE, is_mobile=True, has_touch=True)
+    page = new_page(viewport=PHONE, is_mobile=True, has_touch=True)
     page.goto("/help/")
     page.click("button[lang=zh-hans]")
     page.wait_for_selector("html[lang=zh-hans]")
@@ -108,14 +77,14 @@ def test_customer_searches_in_chinese_on_a_phone_and_reads_an_article(
 
 
 def test_customer_types_in_the_support_form_and_sees_a_suggestion(
-    chromium: Any, live_server: Any, manager: User
+    new_page: Callable[..., Any], manager: User
 ) -> None:
     # Given an article about exporting invoices
     article = publish(manager, "Export invoices to CSV", "Open Billing, then press **Export CSV**.")
     publish(manager, "Change your password", "Open settings.")
 
     # When a customer types the subject of their question
-    page = new_page(chromium, live_server, viewport={"width": 1280, "height": 900})
+    page = new_page(viewport={"width": 1280, "height": 900})
     page.goto("/support/")
     page.click("#id_subject")
     page.keyboard.type("CSV export of invoices fails", delay=20)

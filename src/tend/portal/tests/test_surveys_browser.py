@@ -3,48 +3,25 @@ selected, changes their mind, adds a comment and saves (issue 5, point 10)."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from conftest import shot
 from tend.surveys.models import Response, SurveyKind
 from tend.surveys.services import invitation_send
 from tend.surveys.tests.helpers import account, contact, invited, survey
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = os.environ.get("TEND_CHROMIUM", "/usr/bin/chromium")
-SHOTS = os.environ.get("TEND_SCREENSHOTS", "")
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
-        pytest.skip(f"Chromium not found at {CHROMIUM}")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-            headless=True,
-        )
-        yield browser
-        browser.close()
-
-
-def shot(page: Any, name: str) -> None:
-    if SHOTS:
-        page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
-
 
 def test_customer_answers_an_nps_email_link(
-    chromium: Any, live_server: Any, settings: Any, deliver_mail: Callable[[], list[Any]]
+    new_page: Callable[..., Any],
+    live_server: Any,
+    settings: Any,
+    deliver_mail: Callable[[], list[Any]],
 ) -> None:
     # Given an NPS invitation emailed to a customer
     settings.BASE_URL = live_server.url
@@ -59,9 +36,11 @@ def test_customer_answers_an_nps_email_link(
     assert sorted(links) == list(range(11))
 
     # When they click "8" in the email, on a phone
-    context = chromium.new_context(viewport={"width": 390, "height": 844}, locale="en-US")
-    context.set_default_timeout(20_000)  # a loaded CI machine
-    page = context.new_page()
+    page = new_page(
+        viewport={"width": 390, "height": 844},
+        locale="en-US",
+        timeout_ms=20_000,  # a loaded CI machine
+    )
     page.goto(links[8])
     shot(page, "survey-clicked")
 
@@ -84,10 +63,11 @@ def test_customer_answers_an_nps_email_link(
     assert (answer.score, answer.comment) == (10, "Support solved it in one reply.")
     # the page fits the phone: no sideways scrolling
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-    context.close()
 
 
-def test_identified_user_answers_inside_the_product(chromium: Any, live_server: Any) -> None:
+def test_identified_user_answers_inside_the_product(
+    new_page: Callable[..., Any], live_server: Any
+) -> None:
     # Given the snippet on the customer's product page, for a user Tend knows
     from tend.surveys.models import SurveySettings, Trigger
     from tend.surveys.services import in_app_user_hash
@@ -96,9 +76,7 @@ def test_identified_user_answers_inside_the_product(chromium: Any, live_server: 
     survey(SurveyKind.NPS, Trigger.IN_APP)
     person = contact(account("Acme"), external_id="u-7")
     user_hash = in_app_user_hash("u-7", "product-secret")
-    context = chromium.new_context(viewport={"width": 1200, "height": 800})
-    context.set_default_timeout(20_000)
-    page = context.new_page()
+    page = new_page(viewport={"width": 1200, "height": 800}, timeout_ms=20_000)
     # The product's page: another origin than Tend's (127.0.0.1 against localhost; both
     # loopback, as Chromium refuses public pages calling into localhost).
     port = live_server.url.rsplit(":", 1)[1]
@@ -122,4 +100,3 @@ def test_identified_user_answers_inside_the_product(chromium: Any, live_server: 
     page.wait_for_selector("[data-tend-survey] >> text=感谢您的回答！")
     answer = Response.objects.get()
     assert (answer.score, answer.comment, answer.contact) == (9, "很好用", person)
-    context.close()

@@ -4,30 +4,21 @@ account 360 page shows its timeline. Screenshots land in $TEND_SCREENSHOTS if se
 from __future__ import annotations
 
 import datetime as dt
-import os
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.utils import timezone
 
-from conftest import make_staff
+from conftest import make_staff, shot
 from tend.core.roles import Role
 from tend.crm.models import Account, Contact, Subscription, Touchpoint, TouchpointKind
 from tend.health.models import HealthSnapshot
-from tend.web.tests.test_ticket_page_browser import SHOTS, chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-__all__ = ["chromium"]  # the module-scoped browser fixture, shared with the ticket tests
 
-
-def _shot(page: Any, name: str) -> None:
-    if SHOTS:
-        os.makedirs(SHOTS, exist_ok=True)
-        page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
-
-
-def test_my_accounts_and_account_page(chromium: Any, live_server: Any) -> None:
+def test_my_accounts_and_account_page(signed_in: Callable[..., Any]) -> None:
     csm = make_staff("carla", Role.CSM, first_name="Carla")
     today = timezone.localdate()
     for name, score, band, mrr in (("Acme", 35, "red", 49_900), ("Globex", 82, "green", 9_900)):
@@ -58,29 +49,23 @@ def test_my_accounts_and_account_page(chromium: Any, live_server: Any) -> None:
             body="Budget approved.",
             happened_at=timezone.now() - dt.timedelta(hours=2),
         )
-    context = chromium.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.goto(f"{live_server.url}/login/")
-    page.fill("input[name=username]", "carla")
-    page.fill("input[name=password]", "correct horse battery")
-    page.click("button[type=submit]")
+    page = signed_in(csm, viewport={"width": 1280, "height": 900})
 
-    page.goto(f"{live_server.url}/cs/accounts/")
+    page.goto("/cs/accounts/")
     page.click("a[data-sort=health]")
     page.wait_for_url("**sort=health**")
     names = page.locator("#my-accounts tbody tr td:first-child").all_inner_texts()
     assert names == ["Acme", "Globex"]
-    _shot(page, "cockpit-my-accounts")
+    shot(page, "cockpit-my-accounts")
 
     page.click("#my-accounts a:text-is('Acme')")
     page.wait_for_url("**/accounts/*/")
     assert page.locator("#account-timeline li[data-kind=call]").count() == 1
     assert page.locator("#account-timeline li[data-kind=health_change]").count() == 1
-    _shot(page, "cockpit-account-360")
-    context.close()
+    shot(page, "cockpit-account-360")
 
 
-def test_view_as_customer_from_the_account_page(chromium: Any, live_server: Any) -> None:
+def test_view_as_customer_from_the_account_page(signed_in: Callable[..., Any]) -> None:
     from tend.desk.services import ticket_create
 
     csm = make_staff("carla", Role.CSM, first_name="Carla")
@@ -94,22 +79,16 @@ def test_view_as_customer_from_the_account_page(chromium: Any, live_server: Any)
     contact = ticket.requester
     account = Account.objects.create(name="Acme", owner=csm)
     Contact.objects.filter(pk=contact.pk).update(account=account)
-    context = chromium.new_context(viewport={"width": 1100, "height": 800})
-    page = context.new_page()
-    page.goto(f"{live_server.url}/login/")
-    page.fill("input[name=username]", "carla")
-    page.fill("input[name=password]", "correct horse battery")
-    page.click("button[type=submit]")
+    page = signed_in(csm, viewport={"width": 1100, "height": 800})
 
-    page.goto(f"{live_server.url}/accounts/{account.pk}/")
+    page.goto(f"/accounts/{account.pk}/")
     page.click("text=View as customer")
     page.fill("textarea[name=reason]", "Checking what Li sees")
     page.click("button[type=submit].primary")
     page.wait_for_url("**/portal/view-as/")
     assert "Viewing as Li Wei" in page.locator("#view-as-banner").inner_text()
     assert page.locator("text=Export is empty").count() == 1
-    _shot(page, "view-as-home")
+    shot(page, "view-as-home")
 
     page.click("#view-as-banner button")
     page.wait_for_url(f"**/contacts/{contact.pk}/")
-    context.close()

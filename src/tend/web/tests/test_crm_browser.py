@@ -3,27 +3,26 @@ htmx polls until the result shows."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from conftest import shot
 from tend.crm.csv_import import import_apply
 from tend.crm.models import Account
-from tend.web.tests.test_ticket_page_browser import chromium, shot, signed_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-__all__ = ["chromium"]  # the module-scoped browser fixture, shared with the ticket tests
-
 
 def test_import_shows_preview_then_progress_until_done(
-    chromium: Any, live_server: Any, client: Any, manager: Any, settings: Any, tmp_path: Path
+    signed_in: Callable[..., Any], manager: Any, settings: Any, tmp_path: Path
 ) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
     csv_file = tmp_path / "accounts.csv"
     csv_file.write_text("name,segment,lifecycle\nAcme,SMB,mature\n,SMB,\nBeta,SMB,nonsense\n")
-    page = signed_in(chromium, live_server, client, manager)
+    page = signed_in(manager)
 
     page.goto("/accounts/")
     page.click("text=Import CSV")
@@ -46,9 +45,7 @@ def test_import_shows_preview_then_progress_until_done(
     assert list(Account.objects.values_list("name", flat=True)) == ["Acme"]
 
 
-def test_account_list_sorts_from_its_headers(
-    chromium: Any, live_server: Any, client: Any, manager: Any
-) -> None:
+def test_account_list_sorts_from_its_headers(signed_in: Callable[..., Any], manager: Any) -> None:
     import datetime as dt
 
     from tend.crm.services import account_create, subscription_create
@@ -64,7 +61,7 @@ def test_account_list_sorts_from_its_headers(
             mrr_minor=mrr,
             currency="CNY",
         )
-    page = signed_in(chromium, live_server, client, manager)
+    page = signed_in(manager)
 
     page.goto("/accounts/")
     page.click("thead >> text=MRR")

@@ -3,37 +3,13 @@ collision warning arriving without losing the draft (htmx + ticket.js)."""
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Iterator
-from typing import Any
-
 import pytest
 
+from conftest import shot
 from tend.desk import services
 from tend.desk.models import Comment, Macro, Ticket
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM = os.environ.get("TEND_CHROMIUM", "/usr/bin/chromium")
-SHOTS = os.environ.get("TEND_SCREENSHOTS", "")
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
-        pytest.skip(f"Chromium not found at {CHROMIUM}")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-            headless=True,
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -49,24 +25,8 @@ def ticket(agent, team, settings, tmp_path) -> Ticket:  # type: ignore[no-untype
     )
 
 
-def signed_in(chromium: Any, live_server: Any, client: Any, user: Any) -> Any:
-    client.force_login(user)
-    context = chromium.new_context(
-        base_url=live_server.url, viewport={"width": 1360, "height": 900}
-    )
-    context.set_default_timeout(10_000)
-    cookie = client.cookies["sessionid"]
-    context.add_cookies([{"name": "sessionid", "value": cookie.value, "url": live_server.url}])
-    return context.new_page()
-
-
-def shot(page: Any, name: str) -> None:
-    if SHOTS:
-        page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
-
-
-def test_keyboard_reply_and_ctrl_enter_send(chromium, live_server, client, agent, ticket):
-    page = signed_in(chromium, live_server, client, agent)
+def test_keyboard_reply_and_ctrl_enter_send(signed_in, agent, ticket):
+    page = signed_in(agent)
     page.goto(f"/tickets/{ticket.number}/")
     shot(page, "ticket")
 
@@ -88,9 +48,7 @@ def test_keyboard_reply_and_ctrl_enter_send(chromium, live_server, client, agent
     assert Comment.objects.get(body="Fixed now.").public is True
 
 
-def test_macro_preview_fills_the_composer_and_sending_applies_it(
-    chromium, live_server, client, agent, ticket
-):
+def test_macro_preview_fills_the_composer_and_sending_applies_it(signed_in, agent, ticket):
     macro = services.macro_create(
         actor=agent,
         name="Need logs",
@@ -98,7 +56,7 @@ def test_macro_preview_fills_the_composer_and_sending_applies_it(
         actions={"priority": "high"},
         shared=False,
     )
-    page = signed_in(chromium, live_server, client, agent)
+    page = signed_in(agent)
     page.goto(f"/tickets/{ticket.number}/")
 
     page.keyboard.press("m")
@@ -116,10 +74,8 @@ def test_macro_preview_fills_the_composer_and_sending_applies_it(
     assert Macro.objects.get(pk=macro.pk).usage_count == 1
 
 
-def test_collision_warning_keeps_the_draft_until_send_anyway(
-    chromium, live_server, client, agent, teammate, ticket
-):
-    page = signed_in(chromium, live_server, client, agent)
+def test_collision_warning_keeps_the_draft_until_send_anyway(signed_in, agent, teammate, ticket):
+    page = signed_in(agent)
     page.goto(f"/tickets/{ticket.number}/")
     page.fill("#composer-body", "Try clearing your cache.")
     services.comment_add_agent(

@@ -22,17 +22,23 @@ Wire it in tend/asgi.py: ``ProtocolTypeRouter({"http": ingest_fast_path(django_a
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import os
 import queue
+import socket
 import threading
+import time
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import close_old_connections, connection
 from django.http import HttpResponse, JsonResponse
+
+if TYPE_CHECKING:
+    from tend.usage.ingest_read import Prepared
+    from tend.usage.ingest_store import WriterState
 
 logger = logging.getLogger(__name__)
 
@@ -81,10 +87,9 @@ class RawRequest:
         return self._body if size < 0 else self._body[:size]
 
 
-# A group stops growing at this many bytes of request bodies (a few thousand events)
-# or GROUP_REQUESTS requests: bigger groups hold the write lock longer and gain little
-# once the per-transaction costs are shared out.
-GROUP_BYTES = 2_000_000
+# A group stops growing at this many events or GROUP_REQUESTS requests: bigger groups
+# hold the write lock longer and gain little once the per-transaction costs are shared.
+GROUP_EVENTS = 5000
 GROUP_REQUESTS = 32
 
 
@@ -100,7 +105,17 @@ class _Job:
     loop: asyncio.AbstractEventLoop
 
 
-def _store_alone(prepared: Any) -> HttpResponse:
+def _prepare(request: RawRequest, call_type: str | None) -> Prepared | HttpResponse:
+    from tend.usage.ingest import ingest_prepare
+
+    try:
+        return ingest_prepare(request, call_type)  # type: ignore[arg-type]
+    except Exception:
+        logger.exception("ingest failed")
+        return _server_error()
+
+
+def _store_alone(prepared: Prepared) -> HttpResponse:
     from tend.usage.ingest import store_prepared, success_response
 
     try:
@@ -113,38 +128,36 @@ def _store_alone(prepared: Any) -> HttpResponse:
     return success_response()
 
 
-def handle_group(jobs: Sequence[tuple[RawRequest, str | None]]) -> list[HttpResponse]:
-    """Answer a group of requests, storing the accepted ones in one transaction."""
-    from tend.usage.ingest import Prepared, ingest_prepare, store_prepared, success_response
+def store_group(
+    group: Sequence[Prepared], *, count_now: bool = True, writer: WriterState | None = None
+) -> list[HttpResponse]:
+    """Store prepared requests in one transaction; if that fails, one by one, so one bad
+    request cannot fail the others. One answer per request."""
+    from tend.usage.ingest import store_prepared, success_response
 
+    try:
+        store_prepared(group, count_now=count_now, writer=writer)
+    except Exception:
+        logger.exception("ingest group failed; storing its requests one by one")
+        if connection.in_atomic_block:  # pragma: no cover - atomic() cleans up
+            connection.close()
+        return [_store_alone(prepared) for prepared in group]
+    return [success_response() for _prepared in group]
+
+
+def handle_group(jobs: Sequence[tuple[RawRequest, str | None]]) -> list[HttpResponse]:
+    """Answer a group of requests: each checked on its own, the accepted ones stored in
+    one transaction (what the two stages of _Writers do, in one call)."""
     # What Django's request_started/request_finished do for the connection.
     close_old_connections()
     try:
-        answers: list[HttpResponse | None] = []
-        accepted: list[tuple[int, Prepared]] = []
-        for index, (request, call_type) in enumerate(jobs):
-            try:
-                result = ingest_prepare(request, call_type)  # type: ignore[arg-type]
-            except Exception:
-                logger.exception("ingest failed")
-                result = _server_error()
-            if isinstance(result, HttpResponse):
-                answers.append(result)
-            else:
-                answers.append(None)
-                accepted.append((index, result))
+        answers = [_prepare(request, call_type) for request, call_type in jobs]
+        accepted = [(i, p) for i, p in enumerate(answers) if not isinstance(p, HttpResponse)]
         if accepted:
-            before = [dataclasses.replace(p.outcome) for _i, p in accepted]
-            try:
-                store_prepared([p for _i, p in accepted])
-            except Exception:
-                logger.exception("ingest group failed; storing its requests one by one")
-                if connection.in_atomic_block:  # pragma: no cover - atomic() cleans up
-                    connection.close()
-                for (index, prepared), outcome in zip(accepted, before, strict=True):
-                    prepared.outcome = outcome
-                    answers[index] = _store_alone(prepared)
-        return [answer if answer is not None else success_response() for answer in answers]
+            stored = store_group([p for _i, p in accepted])
+            for (index, _prepared), response in zip(accepted, stored, strict=True):
+                answers[index] = response
+        return [a if isinstance(a, HttpResponse) else _server_error() for a in answers]
     finally:
         close_old_connections()
 
@@ -154,12 +167,24 @@ def _resolve(future: asyncio.Future[HttpResponse], response: HttpResponse) -> No
         future.set_result(response)
 
 
-class _Writers:
-    """Writer threads fed by one queue; started on the first ingest request."""
+def _answer(job: _Job, response: HttpResponse) -> None:
+    job.loop.call_soon_threadsafe(_resolve, job.future, response)
 
-    def __init__(self, threads: int) -> None:
-        self._threads = threads
-        self._queue: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+
+class _Writers:
+    """Two stages on threads, started on the first ingest request.
+
+    Preparers check and read each request as it arrives (key, limits, rate, messages);
+    writers store everything prepared meanwhile in one transaction. Reading the next
+    requests then overlaps storing the previous ones: SQLite does its work without
+    Python's GIL, so the two stages use both cores.
+    """
+
+    def __init__(self, preparers: int, writers: int) -> None:
+        self._preparers = preparers
+        self._writers = writers
+        self._incoming: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        self._ready: queue.SimpleQueue[tuple[_Job, Prepared]] = queue.SimpleQueue()
         self._started = False
         self._lock = threading.Lock()
 
@@ -167,42 +192,84 @@ class _Writers:
         if not self._started:
             with self._lock:
                 if not self._started:
-                    for n in range(self._threads):
+                    for n in range(self._preparers):
                         threading.Thread(
-                            target=self._run, name=f"tend-ingest-{n}", daemon=True
+                            target=self._prepare_run, name=f"tend-ingest-read-{n}", daemon=True
+                        ).start()
+                    for n in range(self._writers):
+                        threading.Thread(
+                            target=self._store_run, name=f"tend-ingest-write-{n}", daemon=True
                         ).start()
                     self._started = True
         loop = asyncio.get_running_loop()
         future: asyncio.Future[HttpResponse] = loop.create_future()
-        self._queue.put(_Job(request, call_type, future, loop))
+        self._incoming.put(_Job(request, call_type, future, loop))
         return future
 
-    def _run(self) -> None:
+    def _prepare_run(self) -> None:
         while True:
-            jobs = [self._queue.get()]
-            size = len(jobs[0].request.body)
-            while len(jobs) < GROUP_REQUESTS and size < GROUP_BYTES:
+            job = self._incoming.get()
+            close_old_connections()
+            result = _prepare(job.request, job.call_type)
+            if isinstance(result, HttpResponse):
+                _answer(job, result)
+            else:
+                self._ready.put((job, result))
+
+    def _store_run(self) -> None:
+        from tend.usage.ingest_store import WriterState, rollups_catch_up
+
+        name = f"{socket.gethostname()}:{os.getpid()}:{threading.current_thread().name}"
+        # SQLite: counts and lookups kept between transactions (see ingest_store).
+        state = WriterState(name=name[:100]) if connection.vendor == "sqlite" else None
+        counted = time.monotonic()
+        while True:
+            # Under a steady stream, count into the rollups at most this often; when the
+            # stream pauses as long, count what is left.
+            every = max(0, int(getattr(settings, "TEND_INGEST_ROLLUP_EVERY_MS", 1000))) / 1000
+            waiting = state is not None and bool(state.pending.backlog_ids)
+            try:
+                first = self._ready.get(timeout=every) if waiting else self._ready.get()
+            except queue.Empty:
                 try:
-                    job = self._queue.get_nowait()
+                    close_old_connections()
+                    rollups_catch_up(state)
+                except Exception:  # the backlog stays; the next count or the job retries
+                    logger.exception("counting the rollup backlog failed")
+                counted = time.monotonic()
+                continue
+            group = [first]
+            events = len(first[1].rows)
+            while len(group) < GROUP_REQUESTS and events < GROUP_EVENTS:
+                try:
+                    item = self._ready.get_nowait()
                 except queue.Empty:
                     break
-                jobs.append(job)
-                size += len(job.request.body)
+                group.append(item)
+                events += len(item[1].rows)
+            now = time.monotonic()
+            count_now = now - counted >= every
+            if count_now:
+                counted = now
+            if state is not None:
+                state.remember_seconds = max(every, 0.001)
             try:
-                responses = handle_group([(job.request, job.call_type) for job in jobs])
-            except Exception:  # pragma: no cover - handle_group answers every request
+                close_old_connections()
+                responses = store_group([p for _job, p in group], count_now=count_now, writer=state)
+            except Exception:  # pragma: no cover - store_group answers every request
                 logger.exception("ingest writer failed")
-                responses = [_server_error() for _ in jobs]
-            for job, response in zip(jobs, responses, strict=True):
-                job.loop.call_soon_threadsafe(_resolve, job.future, response)
+                responses = [_server_error() for _ in group]
+            for (job, _prepared), response in zip(group, responses, strict=True):
+                _answer(job, response)
 
 
 def ingest_fast_path(app: ASGIApp) -> ASGIApp:
     """Call after Django is set up (tend/asgi.py: after get_asgi_application())."""
     from tend.usage.ingest import MAX_REQUEST_BYTES
 
-    # SQLite takes one writer at a time: more threads would only queue on its lock.
-    writers = _Writers(1 if connection.vendor == "sqlite" else 4)
+    # SQLite takes one writer at a time: more writer threads would only queue on its lock.
+    sqlite = connection.vendor == "sqlite"
+    writers = _Writers(preparers=1 if sqlite else 2, writers=1 if sqlite else 4)
 
     async def application(scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")

@@ -38,6 +38,14 @@ class HotCursor:
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         self._cursor.executemany(_qmarks(sql) if self._sqlite else sql, rows)
 
+    @property
+    def rowcount(self) -> int:
+        return int(self._cursor.rowcount)
+
+    @property
+    def lastrowid(self) -> int:
+        return int(self._cursor.lastrowid)
+
     def fetchall(self) -> list[tuple[Any, ...]]:
         return list(self._cursor.fetchall())
 

@@ -39,11 +39,9 @@ activity (they are often sent by back-end syncs) and are not rolled up.
 
 ``tend.usage.asgi.ingest_fast_path`` serves these same views without Django's request
 cycle, and stores the requests that queued up meanwhile in one transaction (group
-commit, ``store_prepared``). The hot path is plain SQL: one query to find replays of
-identify/group calls, one multi-row INSERT … ON CONFLICT DO NOTHING RETURNING for the
-events, one upsert per (day, account, contact, event) aggregated in Python first, one
-UPDATE per contact and account for last-seen; ``usage.events.events_ingested`` is sent
-once after commit.
+commit). Reading messages is ``tend.usage.ingest_read``; storing them, rollups and
+last-seen is ``tend.usage.ingest_store``. ``usage.events.events_ingested`` is sent once
+after commit with the accounts that had new events.
 
 NUL characters (``\\u0000`` in the JSON) are replaced by U+FFFD: PostgreSQL stores none.
 """
@@ -52,50 +50,39 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import json
 import os
 import time
 import zlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
 from django.conf import settings
-from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from tend.core.commit import after_commit
 from tend.core.ratelimit import client_ip, rate_limit_hit
 from tend.usage.auth import key_lookup
-from tend.usage.events import events_ingested
-from tend.usage.hot_cursor import HotCursor
-from tend.usage.jsonfast import dumps_compact, loads
-from tend.usage.models import DropReason
-from tend.usage.services import events_keep_days
-from tend.usage.sync import (
-    ID_MAX,
-    Touched,
-    account_from_group,
-    accounts_for_group_ids,
-    contact_from_identify,
-    contacts_for_user_ids,
+from tend.usage.ingest_read import (
+    MAX_MESSAGE_BYTES,
+    Dropped,
+    Prepared,
+    Window,
+    read_message,
+    read_messages,
+    read_raw_messages,
 )
+from tend.usage.ingest_store import Outcome, store_prepared
+from tend.usage.jsonfast import loads
+from tend.usage.services import events_keep_days
 
-MAX_MESSAGE_BYTES = 32 * 1024
+__all__ = ["MAX_MESSAGE_BYTES", "Outcome", "Prepared", "ingest_messages", "store_prepared"]
+
 MAX_REQUEST_BYTES = 500 * 1024
 MAX_BATCH = 2500
-MAX_TRAITS = 1000
-FUTURE_TOLERANCE = timedelta(days=1)
-EXCERPT_CHARS = 2000
-INSERT_CHUNK = 500  # rows per multi-row INSERT (13 parameters each)
-
-CALL_TYPES = ("track", "identify", "group", "page", "screen", "alias")
-ACTIVITY_TYPES = {"track": None, "page": "page", "screen": "screen"}
-SYNC_TYPES = ("identify", "group")
 
 # Failed authentications per client address per minute before 429: guessing keys
 # should be slow. Successful requests never touch this counter.
@@ -108,7 +95,6 @@ RATE_UNIT_MAX = 5000
 RATE_UNITS_PER_WINDOW = 200
 RATE_WINDOW_SECONDS = 10
 DEFAULT_EVENTS_PER_SECOND = 100_000
-LAST_USED_EVERY_SECONDS = 60.0
 
 
 # --- answers ------------------------------------------------------------------------
@@ -142,12 +128,6 @@ class Refused(Exception):
 
     def response(self) -> JsonResponse:
         return _error(self.status, self.code, self.message, self.retry_after)
-
-
-class Dropped(Exception):
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(detail)
-        self.reason, self.detail = reason, detail
 
 
 # --- reading the request ------------------------------------------------------------
@@ -209,7 +189,6 @@ class _KeyMeter:
 
     pending: int = 0
     blocked_until: float = 0.0
-    last_used: float = 0.0
 
 
 _meters: dict[int, _KeyMeter] = {}
@@ -275,526 +254,21 @@ def _authenticate(request: HttpRequest, body: Mapping[str, Any], header_key: str
     return state.id
 
 
-# --- one message --------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class Message:
-    type: str
-    message_id: str
-    name: str
-    user_id: str
-    anonymous_id: str
-    group_id: str
-    timestamp: datetime
-    properties: dict[str, Any]  # properties (track/page/screen) or traits
-    context: dict[str, Any]
-    previous_id: str = ""
-
-
-def _ident(value: Any, field_name: str, limit: int = ID_MAX) -> str:
-    if value is None or value == "":
-        return ""
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise Dropped(DropReason.MALFORMED, f"{field_name} must be a string")
-    text = value if isinstance(value, str) else str(value)
-    if len(text) > limit:
-        raise Dropped(DropReason.MALFORMED, f"{field_name} is longer than {limit} characters")
-    return text
-
-
-def _object(value: Any, field_name: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise Dropped(DropReason.MALFORMED, f"{field_name} must be an object")
-    if len(value) > MAX_TRAITS:
-        raise Dropped(
-            DropReason.TOO_MANY_TRAITS, f"{field_name} has {len(value)} keys (at most {MAX_TRAITS})"
-        )
-    return value
-
-
-_parsed_times: dict[str, datetime] = {}
-
-
-def parse_time(value: Any) -> datetime | None:
-    """An ISO 8601 time as an aware UTC datetime; None when absent or unreadable."""
-    if not isinstance(value, str) or not value:
-        return None
-    cached = _parsed_times.get(value)
-    if cached is not None:
-        return cached
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    if len(_parsed_times) > 10_000:
-        _parsed_times.clear()
-    _parsed_times[value] = moment
-    return moment
-
-
-def _content_id(raw: Mapping[str, Any]) -> str:
-    # sentAt and writeKey describe the delivery, not the event: a replay sent again later
-    # must hash the same.
-    content = {k: v for k, v in raw.items() if k not in ("sentAt", "writeKey")}
-    encoded = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
-    return "tend-" + hashlib.sha256(encoded.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-@dataclass
-class Window:
-    """When the request arrived, the clock-skew correction and the accepted range."""
-
-    received_at: datetime
-    skew: timedelta
-    oldest: datetime
-    newest: datetime
-    # timestamp text -> corrected time; a batch's events share a few timestamps.
-    corrected: dict[str, datetime] = field(default_factory=dict)
-
-    def correct(self, stamp: Any) -> datetime:
-        if stamp is None or stamp == "":
-            moment = self.received_at
-        else:
-            parsed = parse_time(stamp)
-            if parsed is None:
-                raise Dropped(DropReason.MALFORMED, "timestamp is not an ISO 8601 time")
-            moment = parsed + self.skew
-        if moment > self.newest:
-            raise Dropped(DropReason.FUTURE, f"timestamp {moment.isoformat()} is in the future")
-        if moment < self.oldest:
-            raise Dropped(DropReason.TOO_OLD, f"timestamp {moment.isoformat()} is too old")
-        if isinstance(stamp, str):
-            self.corrected[stamp] = moment
-        return moment
-
-
-def _text_id(value: Any, field_name: str, limit: int) -> str:
-    # The common case (a string within the limit) inline; everything else through _ident.
-    if type(value) is str and len(value) <= limit:
-        return value
-    return _ident(value, field_name, limit)
-
-
-def read_message(raw: Any, call_type: str | None, window: Window) -> Message:
-    """Validate one message and correct its timestamp; raise Dropped with the reason."""
-    if type(raw) is not dict:
-        raise Dropped(DropReason.MALFORMED, "a message must be an object")
-    get = raw.get
-    kind = call_type or get("type")
-    if kind not in CALL_TYPES:
-        raise Dropped(DropReason.MALFORMED, f"unknown type {str(kind)[:40]!r}")
-    user_id = get("userId")
-    if type(user_id) is not str or len(user_id) > ID_MAX:
-        user_id = _ident(user_id, "userId", ID_MAX)
-    anonymous_id = get("anonymousId")
-    if type(anonymous_id) is not str or len(anonymous_id) > 200:
-        anonymous_id = _ident(anonymous_id, "anonymousId", 200)
-    if not user_id and not anonymous_id:
-        raise Dropped(DropReason.NO_IDENTITY, "neither userId nor anonymousId")
-    context = get("context")
-    if type(context) is not dict or len(context) > MAX_TRAITS:
-        context = _object(context, "context")
-    group_id = _text_id(
-        get("groupId") if kind == "group" else context.get("groupId"), "groupId", ID_MAX
-    )
-    previous_id = ""
-    if kind == "track":
-        name = get("event")
-        if type(name) is not str or not name or len(name) > 200 or name != name.strip():
-            if not isinstance(name, str) or not name.strip():
-                raise Dropped(DropReason.MALFORMED, "track needs an event name")
-            name = name.strip()[:200]
-        properties = get("properties")
-        if type(properties) is not dict or len(properties) > MAX_TRAITS:
-            properties = _object(properties, "properties")
-    elif kind in ("page", "screen"):
-        properties = _object(get("properties"), "properties")
-        name = get("name") or properties.get("name") or ""
-        name = name.strip()[:200] if isinstance(name, str) else ""
-    elif kind in ("identify", "group"):
-        properties = _object(get("traits"), "traits")
-        if kind == "group" and not group_id:
-            raise Dropped(DropReason.MALFORMED, "group needs a groupId")
-        name = kind
-    else:  # alias
-        properties = {}
-        previous_id = _ident(get("previousId"), "previousId")
-        name = kind
-    message_id = get("messageId")
-    if type(message_id) is not str or not message_id or len(message_id) > 200:
-        if message_id is None or message_id == "":
-            message_id = _content_id(raw)
-        elif isinstance(message_id, (str, int)) and not isinstance(message_id, bool):
-            message_id = str(message_id)[:200]
-        else:
-            raise Dropped(DropReason.MALFORMED, "messageId must be a string")
-    stamp = get("timestamp") or get("originalTimestamp")
-    moment = window.corrected.get(stamp) if type(stamp) is str else None
-    if moment is None:
-        moment = window.correct(stamp)
-    return Message(
-        kind,
-        message_id,
-        name,
-        user_id,
-        anonymous_id,
-        group_id,
-        moment,
-        properties,
-        context,
-        previous_id,
-    )
-
-
-def _excerpt(raw: Any) -> str:
-    try:
-        text = json.dumps(raw, ensure_ascii=False, default=str)
-    except (TypeError, ValueError):
-        text = repr(raw)
-    return text[:EXCERPT_CHARS]
-
-
-def _message_size(raw: Any) -> int:
-    return len(dumps_compact(raw))
-
-
-# --- storing ------------------------------------------------------------------------
-
-
-def _time_adapter() -> Callable[[datetime], Any]:
-    if connection.vendor != "sqlite":
-        return lambda moment: moment
-    # What Django stores for a DateTimeField on SQLite: naive UTC, space separator.
-    # Memoised per request: a batch's events mostly share a handful of timestamps.
-    memo: dict[datetime, str] = {}
-
-    def adapt(moment: datetime) -> str:
-        text = memo.get(moment)
-        if text is None:
-            text = memo[moment] = str(moment.replace(tzinfo=None))
-        return text
-
-    return adapt
-
-
-@dataclass
-class Outcome:
-    stored: int = 0
-    replayed: int = 0
-    drops: list[tuple[str, str, str, str]] = field(default_factory=list)  # reason, id, ...
-    account_ids: list[int] = field(default_factory=list)
-
-
-@dataclass
-class Prepared:
-    """One request's messages, read and checked, waiting to be stored."""
-
-    write_key_id: int
-    read: list[Message]
-    received: datetime
-    outcome: Outcome
-
-
-def read_messages(
-    *,
-    write_key_id: int,
-    messages: Sequence[Any],
-    sent_at: Any = None,
-    call_type: str | None = None,
-    received_at: datetime | None = None,
-    check_sizes: bool = True,
-) -> Prepared:
-    """Check and read a request's messages; what cannot be stored becomes a drop."""
-    received = received_at or timezone.now()
-    sent = parse_time(sent_at)
-    window = Window(
-        received_at=received,
-        skew=(received - sent) if sent is not None else timedelta(0),
-        oldest=received - timedelta(days=events_keep_days()),
-        newest=received + FUTURE_TOLERANCE,
-    )
-    outcome = Outcome()
-    read: list[Message] = []
-    seen_ids: set[str] = set()
-    for raw in messages:
-        try:
-            if check_sizes and _message_size(raw) > MAX_MESSAGE_BYTES:
-                raise Dropped(DropReason.TOO_LARGE, "the message is larger than 32 KB")
-            message = read_message(raw, call_type, window)
-        except Dropped as drop:
-            message_id = raw.get("messageId") if isinstance(raw, dict) else ""
-            outcome.drops.append(
-                (drop.reason, str(message_id or "")[:200], drop.detail[:500], _excerpt(raw))
-            )
-            continue
-        if message.message_id in seen_ids:
-            outcome.replayed += 1  # the same id twice in one request: the first wins
-            continue
-        seen_ids.add(message.message_id)
-        read.append(message)
-    return Prepared(write_key_id, read, received, outcome)
-
-
-def ingest_messages(
-    *,
-    write_key_id: int,
-    messages: Sequence[Any],
-    sent_at: Any = None,
-    call_type: str | None = None,
-    received_at: datetime | None = None,
-    check_sizes: bool = True,
-) -> Outcome:
-    """Store a request's messages (see the module docstring). Runs in its own
-    transaction; the signal and search re-index follow the commit."""
-    prepared = read_messages(
-        write_key_id=write_key_id,
-        messages=messages,
-        sent_at=sent_at,
-        call_type=call_type,
-        received_at=received_at,
-        check_sizes=check_sizes,
-    )
-    store_prepared([prepared])
-    return prepared.outcome
-
-
-def store_prepared(items: Sequence[Prepared]) -> None:
-    """Store several requests' messages in one transaction (group commit).
-
-    Concurrent requests queue behind SQLite's single writer anyway; storing what has
-    queued up together pays the transaction, the identity lookups and the last-seen
-    updates once per group instead of once per request. Each request's outcome is
-    filled in as if it had been stored alone; a message id sent in two requests of the
-    group is stored once and counted as a replay in the later one.
-    """
-    with transaction.atomic():
-        _store(items)
-
-
-def _existing_ids(cursor: Any, write_key_id: int, ids: list[str]) -> set[str]:
-    found: set[str] = set()
-    for start in range(0, len(ids), INSERT_CHUNK):
-        chunk = ids[start : start + INSERT_CHUNK]
-        marks = ",".join(["%s"] * len(chunk))
-        cursor.execute(
-            "SELECT message_id FROM usage_event WHERE write_key_id = %s "  # noqa: S608 (placeholders only)
-            f"AND message_id IN ({marks})",
-            [write_key_id, *chunk],
-        )
-        found.update(row[0] for row in cursor.fetchall())
-    return found
-
-
-def _store(items: Sequence[Prepared]) -> None:
-    adapt = _time_adapter()
-    postgres = connection.vendor == "postgresql"
-    with HotCursor() as cursor:
-        # Only identify/group calls change anything before their row is inserted, so
-        # only their replays need finding first; the INSERT's RETURNING finds the rest.
-        # Across the group, a (key, message id) already taken by an earlier request is
-        # a replay too.
-        taken: set[tuple[int, str]] = set()
-        fresh_by_item: list[list[Message]] = []
-        for item in items:
-            existing = _existing_ids(
-                cursor,
-                item.write_key_id,
-                [m.message_id for m in item.read if m.type in SYNC_TYPES],
-            )
-            key = item.write_key_id
-            fresh: list[Message] = []
-            for m in item.read:
-                if m.message_id in existing or (key, m.message_id) in taken:
-                    continue
-                taken.add((key, m.message_id))
-                fresh.append(m)
-            item.outcome.replayed += len(item.read) - len(fresh)
-            fresh_by_item.append(fresh)
-        touched = Touched()
-        # identify and group first, in order: the other calls of the same batch then
-        # find the contact and account they make.
-        for fresh in fresh_by_item:
-            for message in fresh:
-                if message.type == "identify" and (message.user_id or message.properties):
-                    if message.user_id or message.properties.get("email"):
-                        contact_from_identify(
-                            user_id=message.user_id, traits=message.properties, touched=touched
-                        )
-                elif message.type == "group":
-                    account_from_group(
-                        group_id=message.group_id,
-                        traits=message.properties,
-                        user_id=message.user_id,
-                        touched=touched,
-                    )
-        contacts_for_user_ids((m.user_id for f in fresh_by_item for m in f), touched)
-        accounts_for_group_ids((m.group_id for f in fresh_by_item for m in f), touched)
-        users, groups = touched.users, touched.groups
-        rows: list[tuple[Any, ...]] = []
-        # (key, message id) -> (account, contact)
-        placed: dict[tuple[int, str], tuple[int | None, int | None]] = {}
-        dumps = dumps_compact
-        for item, fresh in zip(items, fresh_by_item, strict=True):
-            key = item.write_key_id
-            received_db = adapt(item.received)
-            for m in fresh:
-                contact_id, account_id = (
-                    users.get(m.user_id, (None, None)) if m.user_id else (None, None)
-                )
-                if m.group_id:
-                    account_id = groups.get(m.group_id, account_id)
-                placed[(key, m.message_id)] = (account_id, contact_id)
-                rows.append(
-                    (
-                        key,
-                        m.message_id,
-                        m.type,
-                        m.name,
-                        m.user_id,
-                        m.anonymous_id,
-                        m.group_id,
-                        account_id,
-                        contact_id,
-                        adapt(m.timestamp),
-                        received_db,
-                        dumps(m.properties),
-                        dumps(m.context),
-                    )
-                )
-        inserted: set[tuple[int, str]] = set()
-        json_mark = "%s::jsonb" if postgres else "%s"
-        row_marks = f"(%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,{json_mark},{json_mark})"
-        for start in range(0, len(rows), INSERT_CHUNK):
-            chunk = rows[start : start + INSERT_CHUNK]
-            cursor.execute(
-                "INSERT INTO usage_event (write_key_id, message_id, type, name, user_id, "  # noqa: S608 (placeholders only)
-                "anonymous_id, group_id, account_id, contact_id, timestamp, received_at, "
-                "properties, context) VALUES "
-                + ",".join([row_marks] * len(chunk))
-                + " ON CONFLICT (write_key_id, message_id) DO NOTHING "
-                "RETURNING write_key_id, message_id",
-                [value for row in chunk for value in row],
-            )
-            inserted.update(cursor.fetchall())
-        activity: list[tuple[Message, int | None, int | None, datetime]] = []
-        all_accounts: set[int] = set()
-        for item, fresh in zip(items, fresh_by_item, strict=True):
-            key = item.write_key_id
-            stored = [m for m in fresh if (key, m.message_id) in inserted]
-            item.outcome.stored = len(stored)
-            item.outcome.replayed += len(fresh) - len(stored)
-            accounts: set[int] = set()
-            for m in stored:
-                account_id, contact_id = placed[(key, m.message_id)]
-                if account_id is not None:
-                    accounts.add(account_id)
-                activity.append((m, account_id, contact_id, item.received))
-            item.outcome.account_ids = sorted(accounts)
-            all_accounts |= accounts
-        _rollup(cursor, activity, adapt)
-        drops = [
-            (item.write_key_id, adapt(item.received), *drop)
-            for item in items
-            for drop in item.outcome.drops
-        ]
-        if drops:
-            cursor.executemany(
-                "INSERT INTO usage_ingestdrop (write_key_id, received_at, reason, message_id, "
-                "detail, excerpt) VALUES (%s, %s, %s, %s, %s, %s)",
-                drops,
-            )
-        now = time.monotonic()
-        for key in sorted({item.write_key_id for item in items}):
-            meter = _meters.setdefault(key, _KeyMeter())
-            if now - meter.last_used > LAST_USED_EVERY_SECONDS:
-                meter.last_used = now
-                # Plain SQL: a model save would make every process's key cache forget.
-                cursor.execute(
-                    "UPDATE usage_writekey SET last_used_at = %s WHERE id = %s",
-                    [adapt(max(i.received for i in items if i.write_key_id == key)), key],
-                )
-    touched.reindex_after_commit()
-    if all_accounts:
-        account_ids = sorted(all_accounts)
-        after_commit(lambda: events_ingested.send(sender=Outcome, account_ids=account_ids))
-
-
-def _rollup(
-    cursor: Any,
-    stored: Sequence[tuple[Message, int | None, int | None, datetime]],
-    adapt: Callable[[datetime], Any],
-) -> None:
-    """Count the newly stored activity — (message, account, contact, received at) —
-    into the daily rollups and last-seen."""
-    totals: dict[tuple[Any, ...], list[Any]] = {}
-    contact_seen: dict[int, datetime] = {}
-    account_seen: dict[int, datetime] = {}
-    for m, account_id, contact_id, received in stored:
-        if m.type not in ACTIVITY_TYPES:
-            continue
-        event = ACTIVITY_TYPES[m.type] or m.name
-        moment = m.timestamp
-        key = (moment.date(), account_id, contact_id, event)
-        total = totals.get(key)
-        if total is None:
-            totals[key] = [1, moment, moment]
-        else:
-            total[0] += 1
-            if moment < total[1]:
-                total[1] = moment
-            if moment > total[2]:
-                total[2] = moment
-        # Last seen never moves past now: a clock a few hours ahead is tolerated above,
-        # but "seen tomorrow" would read as a mistake.
-        seen = moment if moment < received else received
-        if contact_id is not None:
-            previous = contact_seen.get(contact_id)
-            if previous is None or seen > previous:
-                contact_seen[contact_id] = seen
-        if account_id is not None:
-            previous = account_seen.get(account_id)
-            if previous is None or seen > previous:
-                account_seen[account_id] = seen
-    if not totals:
-        return
-    postgres = connection.vendor == "postgresql"
-    least, greatest = ("LEAST", "GREATEST") if postgres else ("MIN", "MAX")
-    table = "usage_dailyrollup"
-    cursor.executemany(
-        f"INSERT INTO {table} (day, account_id, contact_id, event, count, first_at, last_at) "  # noqa: S608
-        "VALUES (%s, %s, %s, %s, %s, %s, %s) "
-        "ON CONFLICT (day, COALESCE(account_id, 0), COALESCE(contact_id, 0), event) "
-        f"DO UPDATE SET count = {table}.count + excluded.count, "
-        f"first_at = {least}({table}.first_at, excluded.first_at), "
-        f"last_at = {greatest}({table}.last_at, excluded.last_at)",
-        [
-            (
-                day if postgres else day.isoformat(),
-                account_id,
-                contact_id,
-                event,
-                count,
-                adapt(first),
-                adapt(last),
-            )
-            for (day, account_id, contact_id, event), (count, first, last) in totals.items()
-        ],
-    )
-    for table_name, seen_map in (("crm_contact", contact_seen), ("crm_account", account_seen)):
-        if seen_map:
-            cursor.executemany(
-                f"UPDATE {table_name} SET last_seen_at = %s "  # noqa: S608
-                "WHERE id = %s AND (last_seen_at IS NULL OR last_seen_at < %s)",
-                [(adapt(seen), pk, adapt(seen)) for pk, seen in seen_map.items()],
-            )
-
-
 _EARLIEST = datetime.min.replace(tzinfo=UTC) + timedelta(days=1)
 _LATEST = datetime.max.replace(tzinfo=UTC) - timedelta(days=1)
+_NO_RAW = msgspec.Raw(b"")
+
+
+class _Envelope(msgspec.Struct, gc=False):
+    """A batch request, its messages left as the JSON text they arrived as."""
+
+    batch: list[msgspec.Raw] | None = None
+    writeKey: Any = None  # Segment's field names
+    sentAt: Any = None
+    context: msgspec.Raw = _NO_RAW
+
+
+_envelope = msgspec.json.Decoder(_Envelope).decode
 
 # --- views --------------------------------------------------------------------------
 
@@ -809,6 +283,10 @@ def ingest_prepare(request: HttpRequest, call_type: str | None) -> Prepared | Ht
     try:
         header_key = _header_key(request)
         raw = _body(request)
+        if call_type is None:
+            quick = _prepare_raw_batch(request, raw, header_key)
+            if quick is not None:
+                return quick
         try:
             body = loads(raw)
         except (ValueError, UnicodeDecodeError):
@@ -848,10 +326,45 @@ def ingest_prepare(request: HttpRequest, call_type: str | None) -> Prepared | Ht
             messages=messages,
             sent_at=body.get("sentAt"),
             call_type=call_type,
+            received=timezone.now(),
+            keep_days=events_keep_days(),
             check_sizes=call_type is None and len(raw) > MAX_MESSAGE_BYTES,
         )
     except Refused as refused:
         return refused.response()
+
+
+def _prepare_raw_batch(request: HttpRequest, raw: bytes, header_key: str) -> Prepared | None:
+    """A batch read message by message from its JSON text (ingest_read.read_raw_messages);
+    None when the body needs the general path: not a well-formed batch (which answers
+    the exact error), a batch-level context, or escapes that only a parse can judge (NUL,
+    UTF-16 surrogates)."""
+    if b"\\u0000" in raw or b"\\ud" in raw or b"\\uD" in raw:
+        return None
+    try:
+        # msgspec leaves the JSON text of each message unchecked, and it is stored as
+        # sent: invalid UTF-8 must be refused here, as the general path's parser does.
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    try:
+        envelope = _envelope(raw)
+    except msgspec.MsgspecError:
+        return None
+    messages = envelope.batch
+    if messages is None or (len(envelope.context) and bytes(envelope.context) != b"{}"):
+        return None
+    key_id = _authenticate(request, {"writeKey": envelope.writeKey}, header_key)
+    if len(messages) > MAX_BATCH:
+        raise Refused(413, "too_many_messages", f"A batch holds at most {MAX_BATCH} messages.")
+    _rate_check(key_id, len(messages))
+    return read_raw_messages(
+        write_key_id=key_id,
+        messages=messages,
+        sent_at=envelope.sentAt,
+        received=timezone.now(),
+        keep_days=events_keep_days(),
+    )
 
 
 def _without_nul(value: Any) -> Any:
@@ -872,6 +385,29 @@ def _without_nul(value: Any) -> Any:
 
 def success_response() -> HttpResponse:
     return _success()
+
+
+def ingest_messages(
+    *,
+    write_key_id: int,
+    messages: Sequence[Any],
+    sent_at: Any = None,
+    call_type: str | None = None,
+    received_at: datetime | None = None,
+    check_sizes: bool = True,
+) -> Outcome:
+    """Check and store messages already parsed into Python objects, in their own
+    transaction (see the module docstring); for imports and tests."""
+    prepared = read_messages(
+        write_key_id=write_key_id,
+        messages=messages,
+        sent_at=sent_at,
+        call_type=call_type,
+        received=received_at or timezone.now(),
+        keep_days=events_keep_days(),
+        check_sizes=check_sizes,
+    )
+    return store_prepared([prepared])
 
 
 def _ingest(request: HttpRequest, call_type: str | None) -> HttpResponse:

@@ -154,6 +154,32 @@ class IngestDrop(models.Model):
         return f"{self.reason} {self.message_id}"
 
 
+class RollupBacklog(models.Model):
+    """A range of event ids stored but not yet counted into the rollups and last-seen.
+
+    Under a steady stream, the ingest writer on SQLite counts its events once every
+    TEND_INGEST_ROLLUP_EVERY_SECONDS instead of once per transaction (counting took
+    about a third of the writer's time). The range is written in the transaction that
+    stores the events, so a process stopped before counting loses nothing: the next
+    store, or the usage_rollups_catch_up job, counts it.
+    """
+
+    first_event_id = models.BigIntegerField()
+    last_event_id = models.BigIntegerField()
+    # The writer that has these events counted in memory and will write the counts; ""
+    # for a range any process counts from the events. A writer's range left longer than
+    # a couple of minutes (the writer stopped) is counted from the events too.
+    writer = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("rollup backlog")
+        verbose_name_plural = _("rollup backlogs")
+
+    def __str__(self) -> str:
+        return f"{self.first_event_id}–{self.last_event_id}"
+
+
 class DailyRollup(models.Model):
     """Events per day × account × contact × event name, kept up to date on ingest.
     ``account``/``contact`` are null for events not tied to one."""

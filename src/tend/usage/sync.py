@@ -32,6 +32,7 @@ from tend.crm.models import Account, Contact
 from tend.crm.search import index_accounts_bulk, index_contacts_bulk
 from tend.crm.services import account_for_email, contacts_by_email
 from tend.usage.hot_cursor import HotCursor
+from tend.usage.jsonfast import loads
 
 ID_MAX = 100  # crm external_id length
 
@@ -163,15 +164,30 @@ def account_from_group(
     return account.pk
 
 
-def _select(sql: str, values: set[str]) -> list[tuple[Any, ...]]:
+def _select(columns: str, query: str, values: set[str]) -> list[list[Any]]:
+    """The rows of ``query`` (``{}`` takes the values; ``columns`` names what it selects),
+    fetched as one row of JSON.
+
+    One row, not one per contact: on SQLite each row fetched hands Python's GIL back and
+    forth, and the ingest writer competes for it with the threads serving HTTP.
+    """
     ordered = sorted(values)
-    rows: list[tuple[Any, ...]] = []
+    found: list[list[Any]] = []
+    postgres = connection.vendor == "postgresql"
+    aggregate = (
+        f"COALESCE(json_agg(json_build_array({columns})), '[]')"
+        if postgres
+        else f"json_group_array(json_array({columns}))"
+    )
+    outer = "SELECT " + aggregate + " FROM ({}) AS found"  # noqa: S608 (column names only)
     with HotCursor() as cursor:
         for start in range(0, len(ordered), 500):
             chunk = ordered[start : start + 500]
-            cursor.execute(sql.format(",".join(["%s"] * len(chunk))), chunk)
-            rows += cursor.fetchall()
-    return rows
+            inner = query.format(",".join(["%s"] * len(chunk)))
+            cursor.execute(outer.format(inner), chunk)
+            (value,) = cursor.fetchall()[0]
+            found += value if postgres else loads(value)
+    return found
 
 
 def contacts_for_user_ids(user_ids: Iterable[str], touched: Touched) -> None:
@@ -181,7 +197,9 @@ def contacts_for_user_ids(user_ids: Iterable[str], touched: Touched) -> None:
         return
     # Plain SQL: this runs on every ingest request, and the ORM cost more than the query.
     for external_id, pk, account_id in _select(
-        "SELECT external_id, id, account_id FROM crm_contact WHERE external_id IN ({})", wanted
+        "external_id, id, account_id",
+        "SELECT external_id, id, account_id FROM crm_contact WHERE external_id IN ({})",
+        wanted,
     ):
         touched.users[external_id] = (pk, account_id)
     missing = wanted - touched.users.keys()
@@ -202,9 +220,11 @@ def accounts_for_group_ids(group_ids: Iterable[str], touched: Touched) -> None:
     wanted = {g for g in group_ids if g and g not in touched.groups}
     if not wanted:
         return
-    # The oldest account wins when two share an external id: newest first, then overwritten.
+    # The oldest account wins when two share an external id.
     for external_id, pk in _select(
-        "SELECT external_id, id FROM crm_account WHERE external_id IN ({}) ORDER BY id DESC",
+        "external_id, id",
+        "SELECT external_id, MIN(id) AS id FROM crm_account WHERE external_id IN ({}) "
+        "GROUP BY external_id",
         wanted,
     ):
         touched.groups[external_id] = pk

@@ -19,3 +19,12 @@ def events_prune() -> int:
     from tend.usage.services import events_prune as prune
 
     return prune()
+
+
+@cron("*/5 * * * *")
+@task
+def rollups_catch_up() -> int:
+    """Count events a stopped ingest writer left in the rollup backlog (SQLite)."""
+    from tend.usage.ingest_store import rollups_catch_up as catch_up
+
+    return len(catch_up())

@@ -61,3 +61,11 @@ def _fresh_rate_meters() -> None:
     from tend.usage import ingest
 
     ingest._meters.clear()
+
+
+@pytest.fixture(autouse=True)
+def _count_every_transaction(settings: Any) -> None:
+    # The fast path's writer thread outlives a test; counting per transaction lets a
+    # test read rollups right after its request was answered. Deferred counting has
+    # its own tests (test_rollup_backlog.py).
+    settings.TEND_INGEST_ROLLUP_EVERY_MS = 0

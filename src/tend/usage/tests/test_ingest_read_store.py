@@ -267,3 +267,34 @@ class DeferredCountingTests(TestCase):
             (r.account.external_id, r.count) for r in DailyRollup.objects.select_related("account")
         }
         assert by_account == {("acme", 1), ("globex", 1)}
+
+
+_TRY_LOCK = """
+import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+try:
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+except BlockingIOError:
+    print("busy")
+else:
+    print("taken")
+"""
+
+
+def test_server_processes_take_turns_on_the_ingest_lock(tmp_path: Any) -> None:
+    import subprocess
+    import sys
+
+    from tend.usage.ingest_store import file_lock
+
+    path = str(tmp_path / "tend.sqlite3-ingest-lock")
+
+    def other_process() -> str:
+        run = subprocess.run(
+            [sys.executable, "-c", _TRY_LOCK, path], capture_output=True, text=True, check=True
+        )
+        return run.stdout.strip()
+
+    with file_lock(path):
+        assert other_process() == "busy"
+    assert other_process() == "taken"

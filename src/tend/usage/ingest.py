@@ -110,7 +110,7 @@ def _error(status: int, code: str, message: str, retry_after: int = 0) -> JsonRe
 _SUCCESS = b'{"success": true}'
 
 
-def _success() -> HttpResponse:
+def success_response() -> HttpResponse:
     return HttpResponse(_SUCCESS, content_type="application/json")
 
 
@@ -383,10 +383,6 @@ def _without_nul(value: Any) -> Any:
     return value
 
 
-def success_response() -> HttpResponse:
-    return _success()
-
-
 def ingest_messages(
     *,
     write_key_id: int,
@@ -415,7 +411,7 @@ def _ingest(request: HttpRequest, call_type: str | None) -> HttpResponse:
     if isinstance(prepared, HttpResponse):
         return prepared
     store_prepared([prepared])
-    return _success()
+    return success_response()
 
 
 def _view(call_type: str | None) -> Callable[[HttpRequest], HttpResponse]:

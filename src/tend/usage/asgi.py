@@ -6,15 +6,17 @@ signals and the view), ten middlewares it does not need (sessions, CSRF, locale,
 messages...) and a fresh request object: about as much CPU as storing 100 events.
 This wrapper answers /ingest/v1/{batch,import,track,identify,group,page,screen,alias}
 itself, with the very same code as the Django views (tend.usage.ingest), on long-lived
-writer threads whose database connections are reused (Django opens one per request
-under ASGI). Everything else goes to the wrapped application.
+threads whose database connections are reused (Django opens one per request under
+ASGI). Everything else goes to the wrapped application.
 
-Group commit: the event loop queues each request; a writer takes everything that has
-queued up while it was busy (up to GROUP_BYTES of bodies), checks each request on
-its own (key, limits, rate: any refusal answers that request alone), then stores the
-accepted ones in one transaction (tend.usage.ingest.store_prepared). Every request is
-answered only after the commit that holds its events. If the group's transaction fails,
-its requests are stored again one by one, so one bad request cannot fail the others.
+Two stages and group commit: the event loop queues each request; a reader thread
+checks it on its own (key, limits, rate, messages: any refusal answers that request
+alone) and passes it on; the writer takes every request read while it was busy (up to
+GROUP_EVENTS events) and stores them in one transaction
+(tend.usage.ingest_store.store_prepared). SQLite does its part without Python's GIL,
+so reading the next requests overlaps storing the last ones. Every request is answered
+only after the commit that holds its events. If the group's transaction fails, its
+requests are stored again one by one, so one bad request cannot fail the others.
 
 Wire it in tend/asgi.py: ``ProtocolTypeRouter({"http": ingest_fast_path(django_app)})``.
 """

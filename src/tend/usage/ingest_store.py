@@ -99,22 +99,29 @@ class Tallies:
     account_seen: dict[int, Any] = field(default_factory=dict)
     backlog_ids: list[int] = field(default_factory=list)
 
+    def count(self, key: tuple[Any, int | None, int | None, str], total: list[Any]) -> None:
+        """Add [count, first time, last time] under key."""
+        mine = self.rollups.get(key)
+        if mine is None:
+            self.rollups[key] = list(total)
+        else:
+            mine[0] += total[0]
+            mine[1] = min(mine[1], total[1])
+            mine[2] = max(mine[2], total[2])
+
+    def seen(self, contact_id: int | None, account_id: int | None, when: Any) -> None:
+        if contact_id is not None and self.contact_seen.get(contact_id, "") < when:
+            self.contact_seen[contact_id] = when
+        if account_id is not None and self.account_seen.get(account_id, "") < when:
+            self.account_seen[account_id] = when
+
     def add(self, other: Tallies) -> None:
-        for key, (count, first, last) in other.rollups.items():
-            total = self.rollups.get(key)
-            if total is None:
-                self.rollups[key] = [count, first, last]
-            else:
-                total[0] += count
-                total[1] = min(total[1], first)
-                total[2] = max(total[2], last)
-        for mine, theirs in (
-            (self.contact_seen, other.contact_seen),
-            (self.account_seen, other.account_seen),
-        ):
-            for pk, seen in theirs.items():
-                if pk not in mine or mine[pk] < seen:
-                    mine[pk] = seen
+        for key, total in other.rollups.items():
+            self.count(key, total)
+        for contact_id, when in other.contact_seen.items():
+            self.seen(contact_id, None, when)
+        for account_id, when in other.account_seen.items():
+            self.seen(None, account_id, when)
         self.backlog_ids += other.backlog_ids
 
 
@@ -402,31 +409,16 @@ def _placed(items: Sequence[Prepared], touched: Touched, adapt: Any) -> Tallies:
     users, groups = touched.users, touched.groups
     nobody = (None, None)
     tallies = Tallies()
-    rollups, contact_seen, account_seen = (
-        tallies.rollups,
-        tallies.contact_seen,
-        tallies.account_seen,
-    )
     for item in items:
         received = adapt(item.received)
-        for (day, user_id, group_id, event), (count, first, last) in item.activity.items():
+        for (day, user_id, group_id, event), total in item.activity.items():
             contact_id, account_id = users.get(user_id, nobody) if user_id else nobody
             if group_id:
                 account_id = groups.get(group_id, account_id)
-            key = (day, account_id, contact_id, event)
-            total = rollups.get(key)
-            if total is None:
-                rollups[key] = [count, first, last]
-            else:
-                total[0] += count
-                total[1] = min(total[1], first)
-                total[2] = max(total[2], last)
+            tallies.count((day, account_id, contact_id, event), total)
             # Last seen never moves past the time received (see _count_activity).
-            seen = last if last < received else received
-            if contact_id is not None and contact_seen.get(contact_id, "") < seen:
-                contact_seen[contact_id] = seen
-            if account_id is not None and account_seen.get(account_id, "") < seen:
-                account_seen[account_id] = seen
+            last = total[2]
+            tallies.seen(contact_id, account_id, last if last < received else received)
     return tallies
 
 

@@ -7,6 +7,7 @@ so each receiver runs in its own short transaction.
 crm's ``contact_role_lost``/``subscription_changed`` and health's ``band_changed`` are
 connected by name, so this module keeps working while those apps grow their signals.
 surveys' ``response_recorded`` closes the loop on unhappy answers (survey_follow_up).
+usage's ``events_ingested`` closes the inactivity tasks that new activity answers.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from tend.desk.models import Priority, Ticket
 from tend.health import events as health_events
 from tend.success.models import TaskType
 from tend.surveys import events as surveys_events
+from tend.usage import events as usage_events
 
 
 def on_ticket_created(sender: Any, ticket_id: int, **kwargs: Any) -> None:
@@ -92,6 +94,13 @@ def on_survey_response_recorded(sender: Any, response_id: int, **kwargs: Any) ->
     survey_follow_up(response_id=response_id)
 
 
+def on_events_ingested(sender: Any, account_ids: list[int], **kwargs: Any) -> None:
+    """Product activity came in: inactivity tasks whose silence ended close themselves."""
+    from tend.success.risks import risk_tasks_clear_on_activity
+
+    risk_tasks_clear_on_activity(account_ids=account_ids)
+
+
 def connect() -> None:
     desk_events.ticket_created.connect(
         on_ticket_created, dispatch_uid="tend.success.on_ticket_created"
@@ -105,6 +114,9 @@ def connect() -> None:
     health_events.band_changed.connect(on_band_changed, dispatch_uid="tend.success.on_band_changed")
     surveys_events.response_recorded.connect(
         on_survey_response_recorded, dispatch_uid="tend.success.on_survey_response_recorded"
+    )
+    usage_events.events_ingested.connect(
+        on_events_ingested, dispatch_uid="tend.success.on_events_ingested"
     )
 
 

@@ -11,6 +11,10 @@ the cool-down): inactivity is keyed by the day the person or account was last se
 one stretch of silence raises one task however long it lasts; a renewal by its date; an
 urgent ticket by its id; standing conditions (usage drop, seats, ticket spike) by a
 fixed key, so they come back after the cool-down if still true.
+
+Inactivity tasks also clear themselves: when product activity arrives (usage's
+``events_ingested``), ``risk_tasks_clear_on_activity`` closes the user- and
+account-inactive tasks whose person or account has been seen since the task was raised.
 """
 
 from __future__ import annotations
@@ -19,8 +23,8 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db.models import Q
-from django.utils import timezone
+from django.db.models import F, Q
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -28,12 +32,13 @@ from django.utils.translation import ngettext
 from tend.crm.models import Account, Contact, Role
 from tend.health.models import Band
 from tend.success import inputs
-from tend.success.models import RiskSettings, Task, TaskStatus, TaskType
+from tend.success.models import RiskSettings, Task, TaskOutcome, TaskStatus, TaskType
 from tend.success.services import (
     RAISE_COOLDOWN_DAYS,
     dedupe_key_for,
     risk_settings_get,
     task_raise_full,
+    tasks_close_automatically,
 )
 
 # A week-over-week drop means little on a handful of events: the week before must have
@@ -368,3 +373,52 @@ def risks_evaluate(
     (or ``account_ids``) as of ``day``; returns the number of tasks raised."""
     day = day or timezone.localdate()
     return signals_raise(signals_find(day=day, account_ids=account_ids, only=only), day=day)
+
+
+# --- conditions that went away ------------------------------------------------------
+
+
+def risk_tasks_clear_on_activity(*, account_ids: Collection[int]) -> int:
+    """Close, as resolved, the live (open or snoozed) inactivity tasks of these accounts
+    whose account or person has been seen since the task was raised: the silence it was
+    about has ended. Last-seen is the newest event's own time, so an old event arriving
+    late does not count. Returns how many tasks were closed.
+
+    One query finds the tasks with the last-seen times, one UPDATE closes them (per 300
+    tasks), however many accounts there are. Other task types are never touched."""
+    if not account_ids:
+        return 0
+    # An inactive account answers to the account's last-seen, an inactive user to the
+    # last-seen of the person the task names.
+    seen_since_raised = Q(
+        type=TaskType.ACCOUNT_INACTIVE, account__last_seen_at__gt=F("created_at")
+    ) | Q(type=TaskType.USER_INACTIVE, contact__last_seen_at__gt=F("created_at"))
+    rows = (
+        Task.objects.filter(
+            account_id__in=list(account_ids),
+            status__in=[TaskStatus.OPEN, TaskStatus.SNOOZED],
+        )
+        .filter(seen_since_raised)
+        .values_list(
+            "pk", "type", "account__last_seen_at", "contact__last_seen_at", "owner__language"
+        )
+    )
+    notes: dict[int, str] = {}
+    for pk, type, account_seen, contact_seen, language in rows:
+        seen_at = account_seen if type == TaskType.ACCOUNT_INACTIVE else contact_seen
+        notes[pk] = _in_language(language, _resumed_note(timezone.localdate(seen_at)))
+    if not notes:
+        return 0
+    return tasks_close_automatically(notes=notes, outcome=TaskOutcome.RESOLVED)
+
+
+def _resumed_note(day: date) -> Callable[[], str]:
+    return lambda: _("Activity resumed on %(date)s.") % {"date": _day_text(day)}
+
+
+def _in_language(language: str | None, text: Callable[[], str]) -> str:
+    """The note is read by the task's owner: write it in their language."""
+    if not language:
+        return text()
+    with translation.override(language):
+        return text()

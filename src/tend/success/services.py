@@ -16,13 +16,14 @@ conditions such as under-used seats or a ticket spike.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Case, TextField, Value, When
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -38,6 +39,9 @@ from tend.surveys.models import Response, SurveyKind
 RAISE_COOLDOWN_DAYS = 7
 
 _TITLE_MAX = 300
+# Tasks per UPDATE when Tend closes tasks itself: each brings two parameters to a CASE,
+# which keeps a statement well under SQLite's parameter limit.
+_AUTO_CLOSE_CHUNK = 300
 
 
 # --- risk settings ----------------------------------------------------------------
@@ -298,6 +302,39 @@ def task_reassign(*, actor: User, task: Task, owner: User | None) -> Task:
     task.owner = owner
     task.save(update_fields=["owner"])
     return task
+
+
+def tasks_close_automatically(*, notes: Mapping[int, str], outcome: str) -> int:
+    """Close tasks whose condition Tend saw go away by itself: ``notes`` maps each task
+    id to its outcome note. Nobody acted, so nobody's permission is checked and no actor
+    is recorded. A task a person closed meanwhile keeps their outcome and note.
+
+    One UPDATE per 300 tasks, whatever their notes; returns how many were closed."""
+    if outcome not in TaskOutcome.values:
+        raise ValueError(f"not a task outcome: {outcome!r}")
+    ids = list(notes)
+    now = timezone.now()
+    closed = 0
+    with transaction.atomic():
+        for start in range(0, len(ids), _AUTO_CLOSE_CHUNK):
+            chunk = ids[start : start + _AUTO_CLOSE_CHUNK]
+            note = Case(
+                *[When(pk=pk, then=Value(notes[pk])) for pk in chunk],
+                default=Value(""),
+                output_field=TextField(),
+            )
+            closed += (
+                Task.objects.filter(pk__in=chunk)
+                .exclude(status=TaskStatus.CLOSED)
+                .update(
+                    status=TaskStatus.CLOSED,
+                    outcome=outcome,
+                    outcome_note=note,
+                    snoozed_until=None,
+                    closed_at=now,
+                )
+            )
+    return closed
 
 
 def tasks_wake(*, day: date | None = None) -> int:

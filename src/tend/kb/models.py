@@ -146,7 +146,12 @@ class ArticleTranslation(TimeStampedModel):
         constraints = [
             models.UniqueConstraint(fields=["article", "locale"], name="article_unique_locale")
         ]
-        indexes = [models.Index(fields=["status", "locale"], name="kb_translation_status")]
+        indexes = [
+            models.Index(fields=["status", "locale"], name="kb_translation_status"),
+            # "Published in this language", then the article: the help-center tree and
+            # lists read titles by article from it without touching the rows.
+            models.Index(fields=["status", "locale", "article"], name="kb_translation_published"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.title} ({self.locale})"
@@ -175,6 +180,8 @@ class ArticleImage(models.Model):
     class Meta:
         verbose_name = _("article image")
         verbose_name_plural = _("article images")
+        # The help center finds an image by its stored name (/help/images/<name>).
+        indexes = [models.Index(fields=["file"], name="kb_image_file")]
 
     def __str__(self) -> str:
         return self.file.name or ""

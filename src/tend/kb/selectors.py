@@ -34,7 +34,7 @@ from tend.kb.analytics import (
 )
 from tend.kb.models import Article, ArticleStatus, ArticleTranslation, Category, Locale, Section
 from tend.kb.search import ARTICLE, all_statuses, published_statuses
-from tend.kb.terms import content_terms, is_cjk
+from tend.kb.terms import content_terms, has_han, is_cjk
 
 __all__ = [
     "ArticleHit",
@@ -49,10 +49,12 @@ __all__ = [
     "article_search",
     "article_suggest",
     "articles_for_staff",
+    "articles_suggested_for_text",
     "help_article_url",
     "help_categories",
     "kb_analytics",
     "no_result_terms",
+    "search_locale",
     "section_articles",
     "worth_writing",
 ]
@@ -153,6 +155,14 @@ def _hits_for_translations(
 
 
 # --- search -----------------------------------------------------------------------------
+
+
+def search_locale(text: str, locale: str | None) -> str | None:
+    """The language to search ``text`` in first: Chinese when it holds Chinese
+    characters, whatever language the page is in (a reader of the English pages who
+    types 发票 wants the Chinese article, not an English one that quotes the word);
+    else ``locale``."""
+    return Locale.ZH_HANS if has_han(text) else locale
 
 
 def article_search(
@@ -319,6 +329,18 @@ def article_suggest(
         if len(out) == limit:
             break
     return out
+
+
+def articles_suggested_for_text(text: str, *, limit: int = 5) -> list[ArticleHit]:
+    """Suggestions in the language of the customer's own words: Chinese text gets the
+    Chinese articles first, then any language fills the rest; other text is answered
+    from both languages, ranked together."""
+    first = search_locale(text, None)
+    hits = article_suggest(text, locale=first, limit=limit)
+    if first is not None and len(hits) < limit:
+        seen = [h.article_id for h in hits]
+        hits += article_suggest(text, locale=None, limit=limit - len(hits), exclude=seen)
+    return hits
 
 
 # --- one article ------------------------------------------------------------------------

@@ -36,8 +36,18 @@ _CJK_START = re.compile(
 )
 
 
+# Han characters: the unified ideographs with extension A, the compatibility block,
+# and the supplementary planes' extensions B onwards (rare names and places).
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+
+
 def is_cjk(token: str) -> bool:
     return _CJK_START.match(token) is not None
+
+
+def has_han(text: str) -> bool:
+    """Whether ``text`` holds a Chinese character anywhere ("发票 PDF" does)."""
+    return _HAN.search(text) is not None
 
 
 def is_content_term(token: str) -> bool:

@@ -19,16 +19,17 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.core import signing
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from tend.core.ratelimit import RateLimitResult, client_ip, rate_limit_hit
-from tend.kb import selectors, services
+from tend.kb import images, selectors, services
+from tend.kb.markdown import with_public_images
 from tend.kb.models import Article, ArticleStatus, ArticleTranslation, Locale, SearchSource
 
 PER_PAGE = 10
@@ -48,6 +49,9 @@ OPEN_SALT = "tend.portal.help.suggestion-open"
 # coffee break without making links from old pages count forever.
 OPEN_MAX_AGE = 24 * HOUR
 SITEMAP_MAX_URLS = 50_000  # the sitemap protocol's limit per file
+# Image names are random and never reused, so browsers and proxies may keep them long;
+# not for ever, so that an unpublished article's images eventually stop being served.
+IMAGE_MAX_AGE = 30 * 24 * HOUR
 
 
 def _rate(name: str, default: int) -> int:
@@ -210,6 +214,7 @@ def article(request: HttpRequest, slug: str) -> HttpResponse:
     context = {
         "article": item,
         "text": text,
+        "body_html": with_public_images(text.body_html),
         "locale": locale,
         "fallback": text.locale != locale,
         "author": author,
@@ -282,6 +287,33 @@ def _back_to(item: Article, locale: str) -> HttpResponse:
     return redirect(f"{url}?{urlencode({'lang': locale})}")
 
 
+# --- images -----------------------------------------------------------------------------
+
+
+@require_safe
+def image(request: HttpRequest, name: str) -> FileResponse:
+    """An article image (``/help/images/YYYY/MM/<name>``), served without DEBUG, while
+    its article is published in some language. Staff also see a draft's images, so the
+    editor's preview shows them, but those answers are kept out of shared caches."""
+    found = images.image_for_help(name)
+    public = found is not None
+    if found is None and request.user.has_perm("kb.view_articleimage"):
+        found = images.image_for_help(name, include_drafts=True)
+    if found is None:
+        raise Http404(_("This page does not exist."))
+    try:
+        handle = found.file.open("rb")
+    except OSError as exc:  # the row outlived its file
+        raise Http404(_("This page does not exist.")) from exc
+    response = FileResponse(handle, content_type=images.image_content_type(found))
+    # The type was sniffed on upload; browsers must not guess another (HTML, script).
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = (
+        f"public, max-age={IMAGE_MAX_AGE}" if public else "private, no-cache"
+    )
+    return response
+
+
 # --- search -----------------------------------------------------------------------------
 
 
@@ -322,17 +354,23 @@ def search(request: HttpRequest) -> HttpResponse:
 
     page = _page_number(request, last=MAX_PAGE)
     offset = (page - 1) * PER_PAGE
-    result = selectors.article_search(q, locale=locale, limit=PER_PAGE, offset=offset)
+    # Chinese words are searched in the Chinese articles first, whatever language the
+    # pages are in; other words in the reader's language.
+    first = selectors.search_locale(q, locale) or locale
+    result = selectors.article_search(q, locale=first, limit=PER_PAGE, offset=offset)
     other_languages = False
     if result.total == 0:
-        # A Chinese question asked while reading in English (or the other way round)
-        # still deserves its answer; the page says the results are in another language.
+        # An English word asked while reading in Chinese (or a Chinese one with no
+        # Chinese article) still deserves its answer; the page says when the results
+        # are not in the reader's language.
         result = selectors.article_search(q, locale=None, limit=PER_PAGE, offset=offset)
-        other_languages = result.total > 0
+        other_languages = any(h.locale != locale for h in result.hits)
     if page == 1:
         # Only the first page is a search; later pages are the same search read on.
+        # It counts for the language it was searched in: a Chinese search with no
+        # result is a gap in the Chinese articles.
         services.search_record(
-            term=q, locale=locale, source=SearchSource.HELP_CENTER, hits=result.total
+            term=q, locale=first, source=SearchSource.HELP_CENTER, hits=result.total
         )
     pages = min(MAX_PAGE, max(1, math.ceil(result.total / PER_PAGE)))
     context.update(
@@ -399,7 +437,7 @@ def suggest(request: HttpRequest) -> HttpResponse:
         return _too_many(render(request, "portal/help/_suggestions.html", context), hit)
     # The customer's own words decide the language: someone typing Chinese on the
     # English form is best answered by the Chinese article.
-    hits = selectors.article_suggest(text, locale=None, limit=SUGGESTIONS)
+    hits = selectors.articles_suggested_for_text(text, limit=SUGGESTIONS)
     if hits:
         visitor = visitor_for(request, create=True)
         query = subject or " ".join(description.split())

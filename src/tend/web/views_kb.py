@@ -30,6 +30,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from tend.core.models import User
 from tend.kb import selectors as kb_selectors
 from tend.kb import services as kb_services
+from tend.kb.images import help_image_url
 from tend.kb.markdown import render_markdown
 from tend.kb.models import Article, ArticleStatus, ArticleTranslation, Category, Section
 from tend.web.forms_kb import (
@@ -373,7 +374,7 @@ def image_upload(request: HttpRequest, pk: int) -> HttpResponse:
             return forbidden(request, denied)
         else:
             alt = (form.cleaned_data.get("alt") or "").replace("]", "").replace("[", "").strip()
-            markdown = f"![{alt}]({image.file.url})"
+            markdown = f"![{alt}]({help_image_url(image)})"
     if _is_htmx(request):
         response = render(
             request,

@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from tend.kb.markdown import markdown_plain_text, render_markdown
+from tend.kb.markdown import markdown_plain_text, render_markdown, with_public_images
 
 
 class _Tags(HTMLParser):
@@ -80,16 +80,45 @@ def test_external_links_get_noopener_nofollow_internal_do_not(settings) -> None:
     assert '<a href="mailto:help@acme.test">d</a>' in html
 
 
-def test_images_only_from_our_media_or_https() -> None:
+def test_images_only_from_our_article_images_or_https() -> None:
     html = render_markdown(
-        "![ours](/media/kb/2026/11/a.png) ![remote](https://cdn.example/b.png) "
-        "![plain](http://cdn.example/c.png) ![inline](data:image/png;base64,AAAA)"
+        "![ours](/help/images/2026/11/a.png) ![remote](https://cdn.example/b.png) "
+        "![plain](http://cdn.example/c.png) ![inline](data:image/png;base64,AAAA) "
+        "![private](/media/attachments/2026/11/invoice.png) "
+        "![sneaky](/help/images/2026/11/../../../media/x.png)"
     )
 
-    assert 'src="/media/kb/2026/11/a.png"' in html
+    assert 'src="/help/images/2026/11/a.png"' in html
     assert 'src="https://cdn.example/b.png"' in html
     assert "http://cdn.example" not in html
     assert "data:" not in html
+    # Other media may be private (ticket attachments); a path trick is no image of ours.
+    assert "attachments" not in html and ".." not in html
+
+
+def test_images_written_with_their_old_media_address_get_the_public_one(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.BASE_URL = "https://help.acme.test"
+
+    html = render_markdown(
+        "![a](/media/kb/2026/11/a.png) ![b](https://help.acme.test/media/kb/2026/11/b.webp)"
+    )
+
+    assert 'src="/help/images/2026/11/a.png"' in html
+    assert 'src="https://help.acme.test/help/images/2026/11/b.webp"' in html
+    assert "/media/" not in html
+
+
+def test_html_stored_with_old_image_addresses_is_shown_with_the_public_ones() -> None:
+    stored = (
+        '<p><img src="/media/kb/2026/11/a.png" alt="a"> <img src="https://x.example/b.png"></p>'
+    )
+
+    html = with_public_images(stored)
+
+    assert html == (
+        '<p><img src="/help/images/2026/11/a.png" alt="a"> <img src="https://x.example/b.png"></p>'
+    )
+    assert with_public_images("<p>no images</p>") == "<p>no images</p>"
 
 
 def test_plain_text_drops_markup() -> None:

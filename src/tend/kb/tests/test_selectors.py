@@ -16,7 +16,9 @@ from tend.kb.selectors import (
     article_search,
     article_suggest,
     articles_for_staff,
+    articles_suggested_for_text,
     help_categories,
+    search_locale,
     section_articles,
 )
 from tend.kb.services import category_save, section_save, translation_save
@@ -120,6 +122,24 @@ def test_suggestions_work_for_chinese_sentences(publish) -> None:
     hits = article_suggest("上个月重复扣费了，请帮忙退款到原来的银行卡", locale="zh-hans")
 
     assert titles(hits) == ["如何申请退款"]
+
+
+def test_text_with_chinese_characters_is_searched_in_chinese_first() -> None:
+    assert search_locale("发票 PDF", "en") == "zh-hans"
+    # Extension B and compatibility ideographs count too; kana-free Latin does not.
+    assert search_locale("\U00020000", None) == "zh-hans"
+    assert search_locale("\uf900", "en") == "zh-hans"
+    assert search_locale("invoice PDF", "en") == "en"
+    assert search_locale("invoice", None) is None
+
+
+def test_chinese_text_is_answered_by_chinese_articles_first(publish) -> None:
+    publish("Fapiao 发票 发票 发票", "About the 发票 (fapiao): 发票, 发票.")
+    publish("发票常见问题", "如果发票抬头写错了，可以重新开具。", locale="zh-hans")
+
+    hits = articles_suggested_for_text("发票", limit=5)
+
+    assert [h.locale for h in hits] == ["zh-hans", "en"]
 
 
 def test_articles_matching_more_terms_come_first(publish) -> None:

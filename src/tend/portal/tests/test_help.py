@@ -260,12 +260,31 @@ def test_search_pages_and_records_only_the_first_page(client: Client, manager: U
 
 
 def test_search_in_one_language_falls_back_to_the_other(client: Client, manager: User) -> None:
-    publish(manager, "账单常见问题", "发票抬头写错了。", locale="zh-hans")
+    publish(manager, "Request a refund", "Open the billing center.")
 
-    html = client.get("/help/search", {"q": "发票"}).content.decode()
+    html = chinese(client).get("/help/search", {"q": "refund"}).content.decode()
 
-    assert "账单常见问题" in html
-    assert "in another language" in html
+    assert "Request a refund" in html
+    assert "以下文章为其他语言版本" in html
+
+
+def test_chinese_words_find_the_chinese_article_first_in_the_english_help_center(
+    client: Client, manager: User
+) -> None:
+    # An English article that quotes the word would be all an English-first search finds.
+    publish(manager, "Fapiao 发票 explained", "A 发票 (fapiao) is a Chinese tax invoice.")
+    both = publish(manager, "Invoices", "Invoices and tax.")
+    translate(manager, both, locale="zh-hans", title="发票常见问题", body="如何开具发票。")
+
+    response = client.get("/help/search", {"q": "发票"})
+
+    html = response.content.decode()
+    assert '<html lang="en">' in html
+    assert "发票常见问题" in html and "Fapiao 发票 explained" not in html
+    # The Chinese hit opens in Chinese, though the article also exists in English.
+    assert 'href="/help/articles/invoices/?lang=zh-hans"' in html
+    assert "another language" not in html
+    assert SearchTerm.objects.get().locale == "zh-hans"
 
 
 def test_search_is_rate_limited_with_a_clear_message(client: Client, settings) -> None:  # type: ignore[no-untyped-def]

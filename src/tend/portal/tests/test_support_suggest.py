@@ -67,6 +67,17 @@ def test_chinese_text_suggests_the_chinese_article(client: Client, manager: User
     assert "如何申请退款" in html and len(suggestion_links(html)) == 1
 
 
+def test_chinese_text_on_the_english_form_suggests_the_chinese_article_first(
+    client: Client, manager: User
+) -> None:
+    publish(manager, "Fapiao 发票 explained", "A 发票 (fapiao) is a Chinese tax invoice. 发票!")
+    publish(manager, "发票常见问题", "如何开具发票。", locale="zh-hans")
+
+    html = client.get(SUGGEST, {"subject": "发票", "description": ""}).content.decode()
+
+    assert html.index("发票常见问题") < html.index("Fapiao 发票 explained")
+
+
 def test_too_little_text_asks_nothing_and_starts_no_session(client: Client, manager: User) -> None:
     publish(manager, "Export invoices")
 

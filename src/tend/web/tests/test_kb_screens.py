@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from tend.core.models import User
 from tend.kb import services as kb
+from tend.kb.images import help_image_url
 from tend.kb.models import Article, ArticleStatus, ArticleTranslation, Category, Section
 
 pytestmark = pytest.mark.django_db
@@ -219,7 +220,7 @@ def test_image_upload_answers_the_markdown_to_insert(agent: User, article: Artic
     image = article.images.get()
     html = response.content.decode()
     assert response.status_code == 200
-    assert f"![Settings page]({image.file.url})" in html
+    assert f"![Settings page]({help_image_url(image)})" in html
     assert "data-kb-autoinsert" in html
 
 

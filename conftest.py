@@ -149,7 +149,9 @@ def new_page(browser: Any, live_server: Any) -> Iterator[Callable[..., Any]]:
     close after the test."""
     contexts: list[Any] = []
 
-    def open_page(*, timeout_ms: int = 10_000, **options: Any) -> Any:
+    # Playwright's own default: under CI's full load a page (an import's progress, a
+    # chart) can take well over ten seconds.
+    def open_page(*, timeout_ms: int = 30_000, **options: Any) -> Any:
         context = browser.new_context(base_url=live_server.url, **options)
         context.set_default_timeout(timeout_ms)
         contexts.append(context)

@@ -39,7 +39,7 @@ def test_customer_answers_an_nps_email_link(
     page = new_page(
         viewport={"width": 390, "height": 844},
         locale="en-US",
-        timeout_ms=20_000,  # a loaded CI machine
+        timeout_ms=30_000,  # a loaded CI machine
     )
     page.goto(links[8])
     shot(page, "survey-clicked")
@@ -76,7 +76,7 @@ def test_identified_user_answers_inside_the_product(
     survey(SurveyKind.NPS, Trigger.IN_APP)
     person = contact(account("Acme"), external_id="u-7")
     user_hash = in_app_user_hash("u-7", "product-secret")
-    page = new_page(viewport={"width": 1200, "height": 800}, timeout_ms=20_000)
+    page = new_page(viewport={"width": 1200, "height": 800}, timeout_ms=30_000)
     # The product's page: another origin than Tend's (127.0.0.1 against localhost; both
     # loopback, as Chromium refuses public pages calling into localhost).
     port = live_server.url.rsplit(":", 1)[1]

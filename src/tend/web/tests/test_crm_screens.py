@@ -340,6 +340,9 @@ def test_account_list_costs_the_same_queries_for_one_row_or_many(csm: User) -> N
             actor=None, account=account, plan="Pro", starts_on=dt.date(2026, 1, 1), mrr_minor=n
         )
 
+    # Warm again: on a loaded machine making the rows can outlast the per-process
+    # caches' few seconds, and a cache refill is not a per-row query.
+    queries()
     assert queries() == one
 
 
@@ -362,4 +365,5 @@ def test_contact_list_costs_the_same_queries_for_one_row_or_many(agent: User) ->
     for n in range(10):
         contact_create(actor=None, email=f"p{n}@x.cn", account=acme, roles=["champion"])
 
+    queries()  # warm again (see the account list's test)
     assert queries() == one

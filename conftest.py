@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import os
 import shutil
+import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -36,8 +37,17 @@ def _isolated_cache(settings):  # type: ignore[no-untyped-def]
     # between tests (or between xdist workers sharing one Redis).
     caches = copy.deepcopy(settings.CACHES)
     prefix = f"test-{uuid.uuid4().hex}"
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     for config in caches.values():
         config["KEY_PREFIX"] = prefix
+        if worker and config["BACKEND"].endswith("RedisCache"):
+            # cache.clear() empties the whole Redis database, whatever the prefix: each
+            # xdist worker gets a database of its own, or one test's clear() wipes what
+            # a test running in the other worker just stored (an import's progress).
+            location = urllib.parse.urlsplit(config["LOCATION"])
+            base = int(location.path.strip("/") or 0)
+            number = int(worker.removeprefix("gw") or 0)
+            config["LOCATION"] = location._replace(path=f"/{base + 1 + number}").geturl()
     settings.CACHES = caches
 
 

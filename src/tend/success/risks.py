@@ -378,15 +378,16 @@ def risks_evaluate(
 # --- conditions that went away ------------------------------------------------------
 
 
-def risk_tasks_clear_on_activity(*, account_ids: Collection[int]) -> int:
+def risk_tasks_clear_on_activity(*, account_ids: Collection[int] | None) -> int:
     """Close, as resolved, the live (open or snoozed) inactivity tasks of these accounts
-    whose account or person has been seen since the task was raised: the silence it was
-    about has ended. Last-seen is the newest event's own time, so an old event arriving
-    late does not count. Returns how many tasks were closed.
+    (None: of every account) whose account or person has been seen since the task was
+    raised: the silence it was about has ended. Last-seen is the newest event's own
+    time, so an old event arriving late does not count. Returns how many tasks were
+    closed.
 
     One query finds the tasks with the last-seen times, one UPDATE closes them (per 300
     tasks), however many accounts there are. Other task types are never touched."""
-    if not account_ids:
+    if account_ids is not None and not account_ids:
         return 0
     # An inactive account answers to the account's last-seen, an inactive user to the
     # last-seen of the person the task names.
@@ -395,7 +396,7 @@ def risk_tasks_clear_on_activity(*, account_ids: Collection[int]) -> int:
     ) | Q(type=TaskType.USER_INACTIVE, contact__last_seen_at__gt=F("created_at"))
     rows = (
         Task.objects.filter(
-            account_id__in=list(account_ids),
+            *([Q(account_id__in=list(account_ids))] if account_ids is not None else []),
             status__in=[TaskStatus.OPEN, TaskStatus.SNOOZED],
         )
         .filter(seen_since_raised)

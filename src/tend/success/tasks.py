@@ -14,9 +14,12 @@ from django.tasks import task
 @task
 def evaluate_risks() -> int:
     """Raise the day's risk tasks. Runs after the health recompute (00:30) so the
-    "renewal while red" signal reads today's band."""
-    from tend.success.risks import risks_evaluate
+    "renewal while red" signal reads today's band. First it closes inactivity tasks
+    whose silence ended but whose close on ingest was missed (a process that stopped
+    between storing events and sending events_ingested)."""
+    from tend.success.risks import risk_tasks_clear_on_activity, risks_evaluate
 
+    risk_tasks_clear_on_activity(account_ids=None)
     return risks_evaluate()
 
 

@@ -230,3 +230,24 @@ def test_a_tracked_event_through_ingestion_clears_the_task(
     # Then the task is resolved
     task.refresh_from_db()
     assert task.status == TaskStatus.CLOSED and task.outcome == TaskOutcome.RESOLVED
+
+
+def test_the_nightly_risk_job_closes_tasks_whose_signal_was_missed(account: Account) -> None:
+    from tend.success.tasks import evaluate_risks
+
+    # Given an account-inactive task, and activity since that no signal reported
+    # (the process stopped between storing events and sending events_ingested)
+    task = _inactive_account(account)
+    back = task.created_at + timedelta(minutes=5)
+    _seen(account, back)
+
+    # When the nightly risk job runs
+    evaluate_risks.call()
+
+    # Then the task is resolved as if the signal had come
+    task.refresh_from_db()
+    assert (task.status, task.outcome, task.outcome_note) == (
+        TaskStatus.CLOSED,
+        TaskOutcome.RESOLVED,
+        _note(back),
+    )

@@ -147,9 +147,9 @@ class ArticleTranslation(TimeStampedModel):
             models.UniqueConstraint(fields=["article", "locale"], name="article_unique_locale")
         ]
         indexes = [
-            models.Index(fields=["status", "locale"], name="kb_translation_status"),
             # "Published in this language", then the article: the help-center tree and
-            # lists read titles by article from it without touching the rows.
+            # lists read titles by article from it without touching the rows (it also
+            # serves every lookup by status and locale alone).
             models.Index(fields=["status", "locale", "article"], name="kb_translation_published"),
         ]
 

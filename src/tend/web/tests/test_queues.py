@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.core.cache import cache
@@ -143,29 +144,36 @@ def test_queue_query_count_does_not_grow_with_rows(client, agent, team):
     for i in range(5):
         new_ticket(f"Ticket {i}", team=team, assignee=agent, tags=["vip", f"t{i}"])
     client.force_login(agent)
-    client.get(reverse("web:queue", args=["mine"]))  # warm per-process caches
+    url = reverse("web:queue", args=["mine"])
 
-    # The sidebar's counts are cached until a ticket changes; start both measurements
-    # from an empty cache so they do the same work apart from the rows.
-    cache.clear()
-    with CaptureQueriesContext(connection) as few:
-        response = client.get(reverse("web:queue", args=["mine"]))
+    def queries() -> tuple[int, Any]:
+        # The fewer of two requests in a row: the second finds the sidebar's counts
+        # cached. Those are cached per ticket change and per minute, so a request that
+        # straddles the minute (or a busy CI machine's slow one) counts them twice;
+        # that is not a per-row query.
+        counts = []
+        for _ in range(2):
+            with CaptureQueriesContext(connection) as captured:
+                response = client.get(url)
+            counts.append(len(captured))
+        return min(counts), response
+
+    client.get(url)  # warm per-process caches
+    few, response = queries()
     assert len(response.context["page"].object_list) == 5
     assert response.context["page"].object_list[0].account == acme
 
     for i in range(5, 50):
         new_ticket(f"Ticket {i}", team=team, assignee=agent, tags=["vip", f"t{i}"])
-    # Warm the per-process caches again: making 45 tickets on a loaded machine can
-    # outlast their few seconds, and a refill is not a per-row query.
-    client.get(reverse("web:queue", args=["mine"]))
-    cache.clear()
-    with CaptureQueriesContext(connection) as many:
-        response = client.get(reverse("web:queue", args=["mine"]))
+    many, response = queries()
     assert len(response.context["page"].object_list) == 50
+    assert many == few
 
-    assert len(many) == len(few), [q["sql"] for q in many.captured_queries]
-    # Cold cache: 7 queue counts and the cache write are in here; a warm page is ~14.
-    assert len(many) <= 30
+    # Cold cache: the 7 queue counts and the cache write are added to the ~14 above.
+    cache.clear()
+    with CaptureQueriesContext(connection) as cold:
+        client.get(url)
+    assert len(cold) <= 30
 
 
 def test_queue_pages_fifty_rows_at_a_time(client, agent, team):

@@ -300,10 +300,7 @@ def ingest_prepare(request: HttpRequest, call_type: str | None) -> Prepared | Ht
             messages = body.get("batch")
             if not isinstance(messages, list):
                 raise Refused(400, "invalid_batch", "batch must be a list of messages.")
-            if len(messages) > MAX_BATCH:
-                raise Refused(
-                    413, "too_many_messages", f"A batch holds at most {MAX_BATCH} messages."
-                )
+            _check_batch_size(len(messages))
             context = body.get("context")
             if isinstance(context, dict) and context:
                 # A batch-level context applies to messages that carry none.
@@ -355,8 +352,7 @@ def _prepare_raw_batch(request: HttpRequest, raw: bytes, header_key: str) -> Pre
     if messages is None or (len(envelope.context) and bytes(envelope.context) != b"{}"):
         return None
     key_id = _authenticate(request, {"writeKey": envelope.writeKey}, header_key)
-    if len(messages) > MAX_BATCH:
-        raise Refused(413, "too_many_messages", f"A batch holds at most {MAX_BATCH} messages.")
+    _check_batch_size(len(messages))
     _rate_check(key_id, len(messages))
     return read_raw_messages(
         write_key_id=key_id,
@@ -365,6 +361,11 @@ def _prepare_raw_batch(request: HttpRequest, raw: bytes, header_key: str) -> Pre
         received=timezone.now(),
         keep_days=events_keep_days(),
     )
+
+
+def _check_batch_size(count: int) -> None:
+    if count > MAX_BATCH:
+        raise Refused(413, "too_many_messages", f"A batch holds at most {MAX_BATCH} messages.")
 
 
 def _without_nul(value: Any) -> Any:

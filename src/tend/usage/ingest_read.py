@@ -34,6 +34,7 @@ MAX_MESSAGE_BYTES = 32 * 1024
 MAX_TRAITS = 1000
 FUTURE_TOLERANCE = timedelta(days=1)
 EXCERPT_CHARS = 2000
+TOO_LARGE_DETAIL = "the message is larger than 32 KB"
 
 CALL_TYPES = ("track", "identify", "group", "page", "screen", "alias")
 SYNC_TYPES = ("identify", "group")
@@ -273,6 +274,11 @@ class Prepared:
     # event) -> [count, first time, last time] — so storing needs no aggregate query.
     activity: dict[tuple[str, str, str, str], list[Any]] = field(default_factory=dict)
 
+    def drop(self, reason: str, detail: str, raw: Any) -> None:
+        """Record a message that is not stored, with the reason and an excerpt."""
+        message_id = raw.get("messageId") if isinstance(raw, dict) else ""
+        self.drops.append((reason, str(message_id or "")[:200], detail[:500], _excerpt(raw)))
+
 
 def tally(activity: dict[tuple[str, str, str, str], list[Any]], row: Row) -> None:
     """Count one row's activity (track by name, page and screen views by type)."""
@@ -313,10 +319,7 @@ def _add_read(
     try:
         message = read_message(raw, call_type, window)
     except Dropped as drop:
-        message_id = raw.get("messageId") if isinstance(raw, dict) else ""
-        prepared.drops.append(
-            (drop.reason, str(message_id or "")[:200], drop.detail[:500], _excerpt(raw))
-        )
+        prepared.drop(drop.reason, drop.detail, raw)
         return
     if message.message_id in seen:
         prepared.replayed += 1
@@ -358,15 +361,7 @@ def read_messages(
     seen: set[str] = set()
     for raw in messages:
         if check_sizes and _message_size(raw) > MAX_MESSAGE_BYTES:
-            message_id = raw.get("messageId") if isinstance(raw, dict) else ""
-            prepared.drops.append(
-                (
-                    DropReason.TOO_LARGE,
-                    str(message_id or "")[:200],
-                    "the message is larger than 32 KB",
-                    _excerpt(raw),
-                )
-            )
+            prepared.drop(DropReason.TOO_LARGE, TOO_LARGE_DETAIL, raw)
             continue
         _add_read(prepared, raw, call_type, window, adapt, seen)
     return prepared
@@ -470,24 +465,14 @@ def read_raw_messages(
                 parsed = loads(bytes(raw))
             except ValueError:
                 parsed = bytes(raw)[: EXCERPT_CHARS * 4].decode("utf-8", "replace")
-            message_id = parsed.get("messageId") if isinstance(parsed, dict) else ""
-            prepared.drops.append(
-                (
-                    DropReason.TOO_LARGE,
-                    str(message_id or "")[:200],
-                    "the message is larger than 32 KB",
-                    _excerpt(parsed),
-                )
-            )
+            prepared.drop(DropReason.TOO_LARGE, TOO_LARGE_DETAIL, parsed)
             continue
         row = _quick_row(raw, window, adapt)
         if row is None:
             try:
                 parsed = loads(bytes(raw))
             except ValueError:  # valid for msgspec's splitting, not for orjson (huge ints)
-                prepared.drops.append(
-                    (DropReason.MALFORMED, "", "the message is not valid JSON", "")
-                )
+                prepared.drop(DropReason.MALFORMED, "the message is not valid JSON", "")
                 continue
             _add_read(prepared, parsed, None, window, adapt, seen)
             continue

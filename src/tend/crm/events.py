@@ -11,6 +11,6 @@ contacts_joined_account = Signal()
 # longer exists).
 contact_role_lost = Signal()
 
-# account_id: int, subscription_id: int — a subscription was created or changed
+# account_id: int, subscription_id: int — a subscription was created, changed or deleted
 # (seats, MRR, renewal date or status), e.g. for seat-use and renewal risks.
 subscription_changed = Signal()

@@ -417,6 +417,43 @@ def subscription_update(
     return subscription
 
 
+@transaction.atomic
+def subscription_delete(*, actor: User, subscription: Subscription, reason: str = "") -> None:
+    """Delete a subscription entered by mistake, with an audit row that keeps what it said.
+
+    A contract that ended is cancelled or expired instead (subscription_update): deleting
+    removes it from the account's MRR and history as if it never existed."""
+    require_perm(actor, "crm.delete_subscription")
+    subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
+    subscription_id, account_id = subscription.pk, subscription.account_id
+    data = {
+        "account_id": account_id,
+        "plan": subscription.plan,
+        "mrr_minor": subscription.mrr_minor,
+        "currency": subscription.currency,
+        "seats": subscription.seats,
+        "status": subscription.status,
+        "starts_on": subscription.starts_on.isoformat(),
+        "renews_on": subscription.renews_on.isoformat() if subscription.renews_on else None,
+    }
+    subscription.delete()
+    audit_record(
+        actor=actor,
+        action="crm.subscription_delete",
+        target=f"subscription:{subscription_id}",
+        reason=reason,
+        data=data,
+    )
+    after_commit(
+        partial(
+            events.subscription_changed.send,
+            sender=Subscription,
+            account_id=account_id,
+            subscription_id=subscription_id,
+        )
+    )
+
+
 # --- touchpoints ------------------------------------------------------------------------
 
 

@@ -354,3 +354,14 @@ class ImportUploadForm(forms.Form):
     def __init__(self, *args: Any, kind: ImportKind, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.kind = kind
+
+
+class DeleteForm(forms.Form):
+    """Confirm a deletion; the reason goes into the audit log."""
+
+    reason = forms.CharField(
+        label=_("Reason"),
+        required=False,
+        max_length=500,
+        help_text=_("Kept in the audit log with your name and the time."),
+    )

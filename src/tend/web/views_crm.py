@@ -1,5 +1,6 @@
 """Accounts and contacts screens: lists (filter, sort, export), create/edit forms,
-subscriptions on the account, and the CSV import (upload → preview → progress → result).
+subscriptions on the account, deleting a contact or a subscription (confirmed, audited),
+and the CSV import (upload → preview → progress → result).
 
 Views parse, call a selector or a crm service, and render. The services check the
 permission again; the checks here decide what to show and answer 403 early.
@@ -35,8 +36,10 @@ from tend.crm.services import (
     account_create,
     account_update,
     contact_create,
+    contact_delete,
     contact_update,
     subscription_create,
+    subscription_delete,
     subscription_update,
 )
 from tend.web.forms_crm import (
@@ -44,6 +47,7 @@ from tend.web.forms_crm import (
     AccountForm,
     ContactFilterForm,
     ContactForm,
+    DeleteForm,
     ImportUploadForm,
     SubscriptionForm,
 )
@@ -251,6 +255,43 @@ def subscription_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "web/crm/subscription_form.html", ctx, status=status)
 
 
+@login_required
+@require_http_methods(["GET", "POST"])
+def subscription_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request_user(request)
+    subscription = get_object_or_404(subscriptions_visible_to(user), pk=pk)
+    if not user.has_perm("crm.delete_subscription"):
+        return forbidden(request)
+    form = DeleteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            subscription_delete(
+                actor=user, subscription=subscription, reason=form.cleaned_data["reason"]
+            )
+        except PermissionDenied as error:
+            return forbidden(request, error)
+        messages.success(request, _("Subscription %(plan)s deleted.") % {"plan": subscription.plan})
+        return redirect("web:crm_account_edit", pk=subscription.account_id)
+    return _confirm_delete(
+        request,
+        form,
+        heading=_("Delete subscription %(plan)s?") % {"plan": subscription.plan},
+        explanation=_(
+            "This removes the subscription from %(account)s and from its MRR, as if it had "
+            "never been entered. To record a contract that ended, set its status to "
+            "Canceled or Expired instead."
+        )
+        % {"account": subscription.account.name},
+        button=_("Delete subscription"),
+        cancel_url=reverse("web:crm_subscription_edit", args=[subscription.pk]),
+    )
+
+
+def _confirm_delete(request: HttpRequest, form: DeleteForm, **ctx: str) -> HttpResponse:
+    status = 400 if request.method == "POST" else 200
+    return render(request, "web/crm/confirm_delete.html", {"form": form, **ctx}, status=status)
+
+
 # --- contacts ---------------------------------------------------------------------------
 
 
@@ -340,6 +381,39 @@ def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
     status = 400 if request.method == "POST" else 200
     return render(
         request, "web/crm/contact_form.html", {"form": form, "contact": contact}, status=status
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def contact_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request_user(request)
+    contact = get_object_or_404(contacts_visible_to(user), pk=pk)
+    if not user.has_perm("crm.delete_contact"):
+        return forbidden(request)
+    name = contact.display_name
+    form = DeleteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            contact_delete(actor=user, contact=contact, reason=form.cleaned_data["reason"])
+        except ValidationError as exc:
+            form_errors_add(form, exc)
+        except PermissionDenied as error:
+            return forbidden(request, error)
+        else:
+            messages.success(request, _("Contact %(name)s deleted.") % {"name": name})
+            return redirect("web:crm_contacts")
+    return _confirm_delete(
+        request,
+        form,
+        heading=_("Delete %(name)s?") % {"name": name},
+        explanation=_(
+            "This deletes the contact for good, with their grades and survey answers. Their "
+            "tasks and product events stay, without the name. A contact who has tickets "
+            "cannot be deleted."
+        ),
+        button=_("Delete contact"),
+        cancel_url=reverse("web:crm_contact_edit", args=[contact.pk]),
     )
 
 
@@ -468,10 +542,12 @@ urlpatterns = [
         name="crm_subscription_new",
     ),
     path("subscriptions/<int:pk>/edit/", subscription_edit, name="crm_subscription_edit"),
+    path("subscriptions/<int:pk>/delete/", subscription_remove, name="crm_subscription_delete"),
     path("contacts/", contact_list, name="crm_contacts"),
     path("contacts/new/", contact_new, name="crm_contact_new"),
     path("contacts/export.csv", contact_export, name="crm_contacts_export"),
     path("contacts/<int:pk>/edit/", contact_edit, name="crm_contact_edit"),
+    path("contacts/<int:pk>/delete/", contact_remove, name="crm_contact_delete"),
     path("imports/<str:kind>/new/", import_upload, name="crm_import_upload"),
     path("imports/<str:token>/", import_preview, name="crm_import"),
     path("imports/<str:token>/status/", import_status, name="crm_import_status"),

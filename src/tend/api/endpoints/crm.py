@@ -1,4 +1,5 @@
-"""Accounts, contacts, subscriptions and touchpoints: list, read, create, change."""
+"""Accounts, contacts, subscriptions and touchpoints: list, read, create, change; delete a
+contact or a subscription (audited)."""
 
 from __future__ import annotations
 
@@ -52,6 +53,7 @@ from tend.crm.services import (
     contact_delete,
     contact_update,
     subscription_create,
+    subscription_delete,
     subscription_update,
     touchpoint_create,
 )
@@ -329,6 +331,18 @@ def subscription_patch(
         actor=user, subscription=subscription, **payload.model_dump(exclude_unset=True)
     )
     return Subscription.objects.select_related("account").get(pk=subscription.pk)
+
+
+@router.delete("/subscriptions/{subscription_id}", response={204: None, 403: Error, 404: Error})
+def subscription_remove(
+    request: HttpRequest, subscription_id: int, reason: str = ""
+) -> HttpResponse:
+    """Delete a subscription entered by mistake (audited); a contract that ended is
+    cancelled or expired with PATCH instead."""
+    user = request_user(request)
+    subscription = subscriptions_visible_to(user).get(pk=subscription_id)
+    subscription_delete(actor=user, subscription=subscription, reason=reason)
+    return HttpResponse(status=204)
 
 
 # --- touchpoints ------------------------------------------------------------------------

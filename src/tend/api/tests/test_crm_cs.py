@@ -283,6 +283,40 @@ def test_subscription_round_trip(api_as, csm, readonly, acme):
     assert (account["seats"], account["mrr"]) == (12, {"minor": 500_00, "currency": "EUR"})
 
 
+def test_only_a_manager_deletes_a_subscription_and_the_audit_row_keeps_it(
+    api_as, csm, manager, acme
+):
+    sub = subscription_create(
+        actor=csm,
+        account=acme,
+        plan="Pro",
+        starts_on=date(2026, 1, 1),
+        mrr_minor=900_00,
+        currency="CNY",
+        seats=5,
+    )
+    url = f"/api/v1/subscriptions/{sub.pk}?reason=entered+twice"
+    csm_client = api_as(csm)
+    assert csm_client.client.delete(url, headers=csm_client.headers).status_code == 403
+    manager_client = api_as(manager)
+
+    response = manager_client.client.delete(url, headers=manager_client.headers)
+
+    assert response.status_code == 204
+    assert not Subscription.objects.filter(pk=sub.pk).exists()
+    entry = AuditEntry.objects.get(action="crm.subscription_delete")
+    assert (entry.actor_id, entry.target, entry.reason) == (
+        manager.pk,
+        f"subscription:{sub.pk}",
+        "entered twice",
+    )
+    assert entry.data["mrr_minor"] == 900_00 and entry.data["currency"] == "CNY"
+    account = api_as(manager).get(f"/api/v1/accounts/{acme.pk}").json()
+    assert account["seats"] == 0 and account["mrr"]["minor"] == 0
+    gone = manager_client.client.delete(url, headers=manager_client.headers)
+    assert gone.status_code == 404
+
+
 def test_subscription_refusals(api_as, csm, agent, acme):
     sub = subscription_create(actor=csm, account=acme, plan="Pro", starts_on=date(2026, 1, 1))
     client = api_as(csm)

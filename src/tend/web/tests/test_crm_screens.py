@@ -1,4 +1,5 @@
-"""Accounts and contacts screens: lists, filters, sorting, create/edit, subscriptions."""
+"""Accounts and contacts screens: lists, filters, sorting, create/edit, subscriptions,
+deleting a contact or a subscription."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from django.test import Client
 from django.urls import reverse
 
 from conftest import make_staff
-from tend.core.models import User
+from tend.core.models import AuditEntry, User
 from tend.core.roles import Role
 from tend.crm.models import Account, Contact, Lifecycle, Subscription
 from tend.crm.services import account_create, contact_create, subscription_create
+from tend.desk.services import ticket_create
 
 pytestmark = pytest.mark.django_db
 
@@ -227,6 +229,63 @@ def test_subscriptions_are_added_and_edited_on_the_account(
     # The renewal before the start is the service's complaint, shown on the field.
     assert response.status_code == 400
     assert response.context["form"].errors["renews_on"]
+
+
+def test_a_manager_deletes_a_subscription_after_confirming_and_a_csm_cannot(
+    csm: User, accounts: dict[str, Account]
+) -> None:
+    acme = accounts["acme"]
+    subscription = Subscription.objects.filter(account=acme).first()
+    assert subscription is not None
+    url = reverse("web:crm_subscription_delete", args=[subscription.pk])
+    edit = reverse("web:crm_subscription_edit", args=[subscription.pk])
+    assert url not in _client(csm).get(edit).content.decode()
+    assert _client(csm).post(url, {"reason": "x"}).status_code == 403
+    manager = make_staff("morgan", Role.MANAGER)
+    client = _client(manager)
+    assert url in client.get(edit).content.decode()
+
+    confirm = client.get(url)
+    assert confirm.status_code == 200
+    assert "Canceled or Expired instead" in confirm.content.decode()
+    assert Subscription.objects.filter(pk=subscription.pk).exists()  # GET deletes nothing
+
+    response = client.post(url, {"reason": "entered twice"})
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("web:crm_account_edit", args=[acme.pk])
+    assert not Subscription.objects.filter(pk=subscription.pk).exists()
+    entry = AuditEntry.objects.get(action="crm.subscription_delete")
+    assert (entry.actor_id, entry.reason) == (manager.pk, "entered twice")
+
+
+def test_a_manager_deletes_a_contact_but_not_one_with_tickets(db: None) -> None:
+    manager = make_staff("morgan", Role.MANAGER)
+    client = _client(manager)
+    li = contact_create(actor=None, email="li@acme.cn", name="Li Wei")
+    wang = contact_create(actor=None, email="wang@acme.cn", name="Wang Fang")
+    ticket_create(
+        actor=None, subject="Export fails", description="It times out.", requester_email=wang.email
+    )
+    assert (
+        reverse("web:crm_contact_delete", args=[li.pk])
+        in client.get(reverse("web:crm_contact_edit", args=[li.pk])).content.decode()
+    )
+
+    kept = client.post(reverse("web:crm_contact_delete", args=[wang.pk]), {"reason": "asked"})
+    assert kept.status_code == 400
+    assert "still has tickets" in kept.content.decode()
+    assert Contact.objects.filter(pk=wang.pk).exists()
+
+    response = client.post(reverse("web:crm_contact_delete", args=[li.pk]), {"reason": "GDPR"})
+
+    assert response.status_code == 302 and response["Location"] == reverse("web:crm_contacts")
+    assert not Contact.objects.filter(pk=li.pk).exists()
+    assert AuditEntry.objects.get(action="crm.contact_delete").reason == "GDPR"
+    page = client.get(reverse("web:crm_contacts")).content.decode()
+    assert "Contact Li Wei deleted." in page
+    assert reverse("web:contact", args=[li.pk]) not in page
+    assert reverse("web:contact", args=[wang.pk]) in page
 
 
 def test_agent_creates_and_edits_a_contact_with_roles(

@@ -127,3 +127,11 @@ def account_mrr(account: Account) -> tuple[int, str]:
 
 def account_renewal(account: Account) -> date | None:
     return accounts_renewal([account.pk])[account.pk]
+
+
+def touchpoint_can_delete(user: User, touchpoint: Touchpoint) -> bool:
+    """Who may take an entry off the timeline: its author (who may still log entries),
+    or anyone with the delete permission (Managers)."""
+    if user.has_perm("crm.delete_touchpoint"):
+        return True
+    return touchpoint.author_id == user.pk and user.has_perm("crm.add_touchpoint")

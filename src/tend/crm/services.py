@@ -13,7 +13,7 @@ from datetime import date, datetime
 from functools import partial
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError, Q
 from django.utils import timezone
@@ -47,7 +47,7 @@ from tend.crm.models import (
     TouchpointKind,
 )
 from tend.crm.search import index_account, index_contact, index_contacts_bulk
-from tend.crm.selectors import contacts_by_email
+from tend.crm.selectors import contacts_by_email, touchpoint_can_delete
 
 # Losing one of these people is a risk signal (success raises a task).
 KEY_ROLES = (Role.CHAMPION, Role.DECISION_MAKER)
@@ -499,6 +499,31 @@ def touchpoint_create(
         author=actor,
         happened_at=happened_at,
         **cleaned,
+    )
+
+
+@transaction.atomic
+def touchpoint_delete(*, actor: User, touchpoint: Touchpoint, reason: str = "") -> None:
+    """Take a note, call, meeting or email off the account's timeline, with an audit row
+    (what it was and who wrote it; not the text)."""
+    if not touchpoint_can_delete(actor, touchpoint):
+        raise PermissionDenied(_("Only its author or a Manager can delete this entry."))
+    touchpoint = Touchpoint.objects.select_for_update().get(pk=touchpoint.pk)
+    data = {
+        "account_id": touchpoint.account_id,
+        "kind": touchpoint.kind,
+        "subject": touchpoint.subject,
+        "happened_at": touchpoint.happened_at.isoformat(),
+        "author_id": touchpoint.author_id,
+    }
+    touchpoint_id = touchpoint.pk
+    touchpoint.delete()
+    audit_record(
+        actor=actor,
+        action="crm.touchpoint_delete",
+        target=f"touchpoint:{touchpoint_id}",
+        reason=reason,
+        data=data,
     )
 
 

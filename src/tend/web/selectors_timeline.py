@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from tend.core.models import User
 from tend.crm.models import Account, Touchpoint, TouchpointKind
+from tend.crm.selectors import touchpoint_can_delete
 from tend.desk.selectors import tickets_visible_to
 from tend.health.models import Band, HealthSnapshot
 from tend.success.models import Task, TaskStatus
@@ -61,6 +62,8 @@ class TimelineEntry:
     tone: str = ""
     # Who wrote a note or logged a call.
     actor: str = ""
+    # Where the viewer may take the entry off the timeline (touchpoints).
+    remove_url: str = ""
 
 
 def _day_start(day: dt.date) -> dt.datetime:
@@ -75,7 +78,7 @@ def account_timeline(
     entries: list[TimelineEntry] = []
     entries += _tickets(account, user, limit, end)
     if user.has_perm("crm.view_touchpoint"):
-        entries += _touchpoints(account, limit, end)
+        entries += _touchpoints(account, user, limit, end)
     if user.has_perm("success.view_task"):
         entries += _tasks(account, limit, end)
     if user.has_perm("usage.view_dailyrollup") or user.has_perm("usage.view_metricvalue"):
@@ -123,7 +126,7 @@ def _tickets(account: Account, user: User, limit: int, end: dt.datetime) -> list
     return out
 
 
-def _touchpoints(account: Account, limit: int, end: dt.datetime) -> list[TimelineEntry]:
+def _touchpoints(account: Account, user: User, limit: int, end: dt.datetime) -> list[TimelineEntry]:
     rows = (
         Touchpoint.objects.filter(account=account, happened_at__lt=end)
         .select_related("author", "contact")
@@ -144,6 +147,9 @@ def _touchpoints(account: Account, limit: int, end: dt.datetime) -> list[Timelin
                 title=title,
                 detail=tp.body,
                 actor=who,
+                remove_url=reverse("web:account_touchpoint_delete", args=[tp.pk])
+                if touchpoint_can_delete(user, tp)
+                else "",
             )
         )
     return out

@@ -15,20 +15,27 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tend.core.models import User
 from tend.crm import services as crm_services
-from tend.crm.models import Account, Role, Subscription
-from tend.crm.selectors import accounts_visible_to, contacts_visible_to
+from tend.crm.models import Account, Role, Subscription, TouchpointKind
+from tend.crm.selectors import (
+    accounts_visible_to,
+    contacts_visible_to,
+    touchpoint_can_delete,
+    touchpoints_visible_to,
+)
 from tend.desk.selectors import TicketPaginator, tickets_visible_to
 from tend.success.models import Task
 from tend.success.selectors import account_tasks
 from tend.web.forms_cockpit import AccountFilterForm, TouchpointForm
+from tend.web.forms_crm import DeleteForm
 from tend.web.requests import request_user
 from tend.web.selectors_cockpit import (
     SORTS,
@@ -203,8 +210,52 @@ def touchpoint_add(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "web/account_detail.html", context, status=400)
 
 
+@login_required
+@require_http_methods(["GET", "POST"])
+def touchpoint_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request_user(request)
+    touchpoint = get_object_or_404(touchpoints_visible_to(user), pk=pk)
+    if not touchpoint_can_delete(user, touchpoint):
+        raise PermissionDenied
+    account_url = reverse("web:account", args=[touchpoint.account_id]) + "#account-timeline"
+    form = DeleteForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        crm_services.touchpoint_delete(
+            actor=user, touchpoint=touchpoint, reason=form.cleaned_data["reason"]
+        )
+        messages.success(request, _("Taken off the timeline."))
+        return redirect(account_url)
+    title = touchpoint.subject or str(TouchpointKind(touchpoint.kind).label)
+    return render(
+        request,
+        "web/crm/confirm_delete.html",
+        {
+            "form": form,
+            "heading": _("Delete “%(title)s” from the timeline?") % {"title": title},
+            "explanation": _(
+                "The entry of %(when)s on %(account)s goes for good; the audit log keeps "
+                "its subject and author."
+            )
+            % {
+                "when": date_format(
+                    timezone.localtime(touchpoint.happened_at), "SHORT_DATETIME_FORMAT"
+                ),
+                "account": touchpoint.account.name,
+            },
+            "button": _("Delete entry"),
+            "cancel_url": account_url,
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
 urlpatterns = [
     path("cs/accounts/", my_accounts_view, name="my_accounts"),
     path("accounts/<int:pk>/", account_360, name="account"),
     path("accounts/<int:pk>/touchpoints/", touchpoint_add, name="account_touchpoint_add"),
+    path(
+        "accounts/touchpoints/<int:pk>/delete/",
+        touchpoint_remove,
+        name="account_touchpoint_delete",
+    ),
 ]

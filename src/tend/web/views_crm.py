@@ -262,7 +262,7 @@ def subscription_remove(request: HttpRequest, pk: int) -> HttpResponse:
     subscription = get_object_or_404(subscriptions_visible_to(user), pk=pk)
     if not user.has_perm("crm.delete_subscription"):
         return forbidden(request)
-    form = DeleteForm(request.POST or None)
+    form = DeleteForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             subscription_delete(
@@ -392,7 +392,7 @@ def contact_remove(request: HttpRequest, pk: int) -> HttpResponse:
     if not user.has_perm("crm.delete_contact"):
         return forbidden(request)
     name = contact.display_name
-    form = DeleteForm(request.POST or None)
+    form = DeleteForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             contact_delete(actor=user, contact=contact, reason=form.cleaned_data["reason"])

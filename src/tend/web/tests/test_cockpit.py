@@ -14,8 +14,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from conftest import make_staff
-from tend.core.models import User
+from tend.core.models import AuditEntry, User
 from tend.core.roles import Role
+from tend.crm import services as crm_services
 from tend.crm.models import (
     Account,
     Contact,
@@ -268,6 +269,54 @@ def test_canceled_subscriptions_do_not_count_toward_mrr(client: Client, csm: Use
     client.force_login(csm)
     row = client.get(URL).context["page"].object_list[0]
     assert (row.mrr_minor, row.seats) == (500, 10)
+
+
+def test_the_author_or_a_manager_takes_a_touchpoint_off_the_timeline(
+    client: Client, csm: User
+) -> None:
+    account = _account("Acme", csm, score=80, band="green", mrr=100, renews_in=30)
+    when = timezone.now() - dt.timedelta(hours=1)
+    mine = crm_services.touchpoint_create(
+        actor=csm,
+        account=account,
+        kind=TouchpointKind.CALL,
+        subject="Wrong account",
+        body="Budget talk.",
+        happened_at=when,
+    )
+    other_csm = make_staff("omar", Role.CSM)
+    theirs = crm_services.touchpoint_create(
+        actor=other_csm,
+        account=account,
+        kind=TouchpointKind.NOTE,
+        subject="Omar's note",
+        body="Keep.",
+        happened_at=when,
+    )
+    mine_url = reverse("web:account_touchpoint_delete", args=[mine.pk])
+    theirs_url = reverse("web:account_touchpoint_delete", args=[theirs.pk])
+    client.force_login(csm)
+    page = client.get(reverse("web:account", args=[account.pk])).content.decode()
+    assert mine_url in page and theirs_url not in page
+    assert client.post(theirs_url, {"reason": "x"}).status_code == 403
+
+    assert "Wrong account" in client.get(mine_url).content.decode()
+    response = client.post(mine_url, {"reason": "logged on the wrong account"})
+
+    assert response["Location"] == reverse("web:account", args=[account.pk]) + "#account-timeline"
+    assert list(account.touchpoints.values_list("pk", flat=True)) == [theirs.pk]
+    entry = AuditEntry.objects.get(action="crm.touchpoint_delete")
+    assert (entry.actor_id, entry.reason, entry.data["subject"], entry.data["author_id"]) == (
+        csm.pk,
+        "logged on the wrong account",
+        "Wrong account",
+        csm.pk,
+    )
+    assert "body" not in entry.data
+    manager = Client()
+    manager.force_login(make_staff("mia", Role.MANAGER))
+    assert manager.post(theirs_url).status_code == 302
+    assert not account.touchpoints.exists()
 
 
 def test_read_only_staff_see_the_page_but_cannot_log_touchpoints(

@@ -390,10 +390,15 @@ def risk_tasks_clear_on_activity(*, account_ids: Collection[int] | None) -> int:
     if account_ids is not None and not account_ids:
         return 0
     # An inactive account answers to the account's last-seen, an inactive user to the
-    # last-seen of the person the task names.
-    seen_since_raised = Q(
-        type=TaskType.ACCOUNT_INACTIVE, account__last_seen_at__gt=F("created_at")
-    ) | Q(type=TaskType.USER_INACTIVE, contact__last_seen_at__gt=F("created_at"))
+    # last-seen of the person the task names; so does a champion or decision maker who
+    # went quiet (reason key "<contact>:inactive:<day>"), but not one who lost the role
+    # or was deleted: that needs a person to look.
+    person_seen = Q(contact__last_seen_at__gt=F("created_at"))
+    seen_since_raised = (
+        Q(type=TaskType.ACCOUNT_INACTIVE, account__last_seen_at__gt=F("created_at"))
+        | Q(person_seen, type=TaskType.USER_INACTIVE)
+        | Q(person_seen, type=TaskType.CHAMPION_GONE, dedupe_key__contains=":inactive:")
+    )
     rows = (
         Task.objects.filter(
             *([Q(account_id__in=list(account_ids))] if account_ids is not None else []),

@@ -13,6 +13,7 @@ from django.utils.formats import date_format
 
 from tend.core.models import User
 from tend.crm.models import Account, Contact
+from tend.crm.services import contact_update
 from tend.success.models import Task, TaskOutcome, TaskStatus, TaskType
 from tend.success.risks import risks_evaluate
 from tend.success.services import task_close, task_create, task_raise, task_snooze
@@ -103,14 +104,20 @@ def test_a_user_inactive_task_closes_only_when_that_user_is_seen(
 
 
 def test_manual_tasks_and_other_types_are_left_alone(
-    account: Account, csm: User, make_contact: MakeContact
+    account: Account,
+    csm: User,
+    make_contact: MakeContact,
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
-    # Given a task made by hand, a champion gone quiet and under-used seats
+    # Given a task made by hand, a champion who lost the role and under-used seats
     manual = task_create(actor=csm, account=account, title="Call about onboarding")
-    boss = make_contact("Boss", roles=("champion",), last_seen=TODAY - timedelta(days=20))
+    boss = make_contact("Boss", roles=("champion",), last_seen=TODAY - timedelta(days=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        contact_update(actor=None, contact=boss, roles=["user"])
     subscription(account, seats=10)
     risks_evaluate(day=TODAY)
     champion = Task.objects.get(type=TaskType.CHAMPION_GONE)
+    assert ":removed:" in champion.dedupe_key
     seats = Task.objects.get(type=TaskType.SEATS_UNDERUSED)
 
     # When the account and everyone in it are active again
@@ -123,6 +130,29 @@ def test_manual_tasks_and_other_types_are_left_alone(
     for task in (manual, champion, seats):
         task.refresh_from_db()
         assert task.status == TaskStatus.OPEN, task.type
+
+
+def test_a_quiet_champion_task_closes_when_the_champion_is_seen_again(
+    account: Account, make_contact: MakeContact
+) -> None:
+    # Given a champion and a decision maker who went quiet, with a task each
+    boss = make_contact("Boss", roles=("champion",), last_seen=TODAY - timedelta(days=40))
+    cfo = make_contact("CFO", roles=("decision_maker",), last_seen=TODAY - timedelta(days=40))
+    risks_evaluate(day=TODAY, only=[TaskType.CHAMPION_GONE])
+    boss_task = Task.objects.get(type=TaskType.CHAMPION_GONE, contact=boss)
+    cfo_task = Task.objects.get(type=TaskType.CHAMPION_GONE, contact=cfo)
+
+    # When only the champion uses the product again
+    back = boss_task.created_at + timedelta(minutes=2)
+    _seen(boss, back)
+    _activity(account)
+
+    # Then the champion's task is resolved and the decision maker's stays open
+    boss_task.refresh_from_db()
+    cfo_task.refresh_from_db()
+    assert boss_task.status == TaskStatus.CLOSED and boss_task.outcome == TaskOutcome.RESOLVED
+    assert boss_task.outcome_note == _note(back)
+    assert cfo_task.status == TaskStatus.OPEN
 
 
 def test_a_snoozed_task_closes_too(account: Account, csm: User) -> None:

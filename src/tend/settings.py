@@ -214,6 +214,8 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Where Tend's formats differ from Django's (zh_Hans: thousands grouped with commas).
+FORMAT_MODULE_PATH = ["tend.formats"]
 
 # --- files --------------------------------------------------------------------
 STATIC_URL = "/static/"

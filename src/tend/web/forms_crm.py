@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from tend.core.models import User
+from tend.core.money import minor_units
 from tend.crm.cleaning import social_from_text
 from tend.crm.csv_io import ImportKind
 from tend.crm.models import (
@@ -29,7 +30,6 @@ from tend.web.selectors_crm import (
     ContactListFilters,
     account_segments,
     csm_candidates,
-    minor_units,
 )
 
 _SPLIT = re.compile(r"[\s,;，；、]+")

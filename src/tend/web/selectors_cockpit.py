@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from django.db.models import (
@@ -23,9 +22,10 @@ from django.db.models import (
     Sum,
 )
 from django.db.models.functions import Coalesce
-from django.utils import formats, timezone
+from django.utils import timezone
 
 from tend.core.models import User
+from tend.core.money import money_format
 from tend.crm.models import Account, Subscription
 from tend.crm.selectors import (
     CURRENT_STATUSES,
@@ -153,19 +153,3 @@ def trend_of(score: float | None, before: float | None) -> str:
     if score is None or before is None:
         return ""
     return trend_between(score, before)
-
-
-# ISO 4217 minor-unit exponents that are not 2; everything else has cents.
-_EXPONENTS = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "BHD": 3, "KWD": 3, "OMR": 3}
-_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "CNY": "¥", "JPY": "¥"}
-
-
-def money_format(minor: int | None, currency: str | None) -> str:
-    """12345, "CNY" -> "¥123.45"; grouping and decimal mark follow the active language."""
-    if minor is None or not currency:
-        return ""
-    exponent = _EXPONENTS.get(currency.upper(), 2)
-    amount = Decimal(minor).scaleb(-exponent)
-    number = formats.number_format(amount, decimal_pos=exponent, use_l10n=True, force_grouping=True)
-    symbol = _SYMBOLS.get(currency.upper())
-    return f"{symbol}{number}" if symbol else f"{number} {currency.upper()}"

@@ -7,7 +7,6 @@ query, so a page costs the same few queries whatever its length.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 
 from django.db.models import F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.expressions import OrderBy
@@ -29,10 +28,9 @@ ACCOUNT_SORTS = {
     "renewal": "renewal_sort",
     "lifecycle": "lifecycle",
 }
+
+
 # ISO 4217 currencies without minor units (most have two).
-ZERO_DECIMAL_CURRENCIES = frozenset({"JPY", "KRW", "VND", "CLP", "ISK", "UGX", "XAF", "XOF"})
-
-
 @dataclass(frozen=True)
 class AccountListFilters:
     q: str = ""
@@ -131,15 +129,3 @@ def contacts_listed(user: User, filters: ContactListFilters) -> QuerySet[Contact
         # alike (no role value is part of another one's quoted form).
         qs = qs.filter(roles__icontains=f'"{filters.role}"')
     return qs.order_by("name", "email", "pk")
-
-
-def money(minor: int, currency: str) -> str:
-    """12345, "CNY" → "123.45 CNY"; JPY and friends have no minor units."""
-    places = 0 if currency in ZERO_DECIMAL_CURRENCIES else 2
-    amount = Decimal(minor).scaleb(-places)
-    return f"{amount:,.{places}f} {currency}"
-
-
-def minor_units(currency: str) -> int:
-    """How many minor units make one of ``currency`` (100 for CNY, 1 for JPY)."""
-    return 1 if currency.upper() in ZERO_DECIMAL_CURRENCIES else 100

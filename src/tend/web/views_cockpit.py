@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tend.core.models import User
+from tend.core.money import money_format
 from tend.crm import services as crm_services
 from tend.crm.models import Account, Role, Subscription, TouchpointKind
 from tend.crm.selectors import (
@@ -41,7 +42,6 @@ from tend.web.selectors_cockpit import (
     SORTS,
     accounts_annotated,
     accounts_decorate,
-    money_format,
     my_accounts,
 )
 from tend.web.selectors_crm import account_segments

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from tend.core.money import money_format
 from tend.crm import csv_import, csv_io
 from tend.crm.csv_import import ImportStatus
 from tend.crm.csv_io import ImportKind
@@ -52,7 +53,7 @@ from tend.web.forms_crm import (
     SubscriptionForm,
 )
 from tend.web.requests import forbidden, form_errors_add, request_user
-from tend.web.selectors_crm import accounts_listed, contacts_listed, money
+from tend.web.selectors_crm import accounts_listed, contacts_listed
 
 PAGE_SIZE = 50
 # Invalid rows shown on the preview; the count covers them all.
@@ -84,7 +85,7 @@ def account_list(request: HttpRequest) -> HttpResponse:
     page = _page(request, accounts_listed(user, filters))
     accounts = list(page.object_list)
     mrr = accounts_mrr([a.pk for a in accounts])
-    rows = [(a, money(*mrr[a.pk]) if mrr[a.pk][0] else "") for a in accounts]
+    rows = [(a, money_format(*mrr[a.pk]) if mrr[a.pk][0] else "") for a in accounts]
     sort = filters.sort
     columns = [
         (key, label, _sort_link(request, key, sort))
@@ -201,7 +202,7 @@ def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _subscription_rows(subscriptions: QuerySet[Any]) -> list[tuple[Any, str]]:
-    return [(s, money(s.mrr_minor, s.currency)) for s in subscriptions]
+    return [(s, money_format(s.mrr_minor, s.currency)) for s in subscriptions]
 
 
 # --- subscriptions ----------------------------------------------------------------------

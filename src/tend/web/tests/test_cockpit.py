@@ -27,7 +27,6 @@ from tend.crm.models import (
 )
 from tend.health.models import HealthSnapshot
 from tend.success.models import Task, TaskStatus, TaskType
-from tend.web.selectors_cockpit import money_format
 
 pytestmark = pytest.mark.django_db
 
@@ -181,12 +180,6 @@ def test_my_accounts_needs_account_permission(client: Client) -> None:
     nobody = User.objects.create_user(username="nobody", password="x")
     client.force_login(nobody)
     assert client.get(URL).status_code == 403
-
-
-def test_money_format_uses_the_currency_exponent() -> None:
-    assert money_format(123456, "USD") == "$1,234.56"
-    assert money_format(5000, "JPY") == "¥5,000"
-    assert money_format(1234, "CHF") == "12.34 CHF"
 
 
 def test_account_360_page_shows_header_contacts_subscriptions_tasks_and_timeline(

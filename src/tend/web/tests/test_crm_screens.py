@@ -71,7 +71,7 @@ def test_agent_sees_the_account_list_linking_to_account_pages(
     assert response.status_code == 200
     html = response.content.decode()
     assert reverse("web:account", args=[accounts["acme"].pk]) in html
-    assert "500.00 CNY" in html
+    assert "¥500.00" in html
     # An Agent may read accounts but not change them.
     assert reverse("web:crm_account_new") not in html
     assert reverse("web:crm_account_edit", args=[accounts["acme"].pk]) not in html
@@ -212,7 +212,7 @@ def test_subscriptions_are_added_and_edited_on_the_account(
     )
 
     page = client.get(reverse("web:crm_account_edit", args=[beta.pk])).content.decode()
-    assert "Starter" in page and "199.50 CNY" in page
+    assert "Starter" in page and "¥199.50" in page
 
     response = client.post(
         reverse("web:crm_subscription_edit", args=[subscription.pk]),

@@ -183,7 +183,13 @@ def queue_counts(user: User) -> dict[str, int]:
 def queue_counts_cached(user: User) -> dict[str, int]:
     """queue_counts for the sidebar on every page, reused until any ticket changes or
     the minute turns (the SLA and recently-solved queues move with the clock). The
-    probe is one index lookup, so a busy desk pays for the counts once per change."""
+    probe is one index lookup, so a busy desk pays for the counts once per change.
+
+    Within one request the counts are made once: the queue page and the sidebar both
+    ask, and a minute turning between the two asks made them count twice."""
+    memo: dict[str, int] | None = getattr(user, "_tend_queue_counts", None)
+    if memo is not None:
+        return memo
     last_change = Ticket.objects.aggregate(last=Max("updated_at"))["last"]
     key = ":".join(
         [
@@ -194,7 +200,11 @@ def queue_counts_cached(user: User) -> dict[str, int]:
         ]
     )
     counts = cache.get_or_set(key, lambda: queue_counts(user), 120)
-    return counts if isinstance(counts, dict) else queue_counts(user)
+    if not isinstance(counts, dict):
+        counts = queue_counts(user)
+    # The user object lives as long as the request (request.user).
+    user._tend_queue_counts = counts  # type: ignore[attr-defined]
+    return counts
 
 
 SORTS: dict[str, tuple[str, ...]] = {

@@ -25,7 +25,7 @@ _EXPONENTS = {
     "OMR": 3,
 }
 # Symbols only where they are unambiguous for Tend's users; others show the code.
-_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "CNY": "¥", "JPY": "¥"}
+_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "CNY": "¥", "JPY": "JP¥"}
 
 
 def exponent(currency: str) -> int:

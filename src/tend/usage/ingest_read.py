@@ -1,18 +1,15 @@
 """Reading Segment messages: checks, clock-skew correction and the rows to store.
 
-Three readers give the same rows. ``read_message`` checks one message already parsed
-into Python objects; it handles everything, including what only a parsed value can tell
-(a message id made from the content, a batch-level context, traits to apply). The batch
+Two readers give the same rows. ``read_message`` checks one message already parsed into
+Python objects; it handles everything, including what only a parsed value can tell (a
+message id made from the content, a batch-level context, traits to apply). The batch
 reader (``read_raw_messages``) is for the common case, an HTTP body of track/page/screen
 calls: msgspec decodes each message into a small typed record in C, and properties and
 context are stored as the JSON text the client sent, not parsed and re-serialised. Any
 message the quick checks do not clear (another type, a wrong field type, a missing
 messageId, a timestamp outside the window...) is parsed and read by ``read_message``, so
-it is stored or dropped exactly as before. When every message of a batch clears those
-checks (the usual case), ``read_quick_batch`` reads the batch in one pass: two msgspec
-decodes of the whole body instead of one per message, about a quarter less of the
-reader's time (bench/usage_ingest.py). Parsing and re-serialising had been about a
-third of the server's time per event.
+it is stored or dropped exactly as before. About a third of the server's time per event
+went into parsing and re-serialising before (bench/usage_ingest.py).
 
 A message's size is the size of its JSON as sent (Segment's 32 KB per call).
 """
@@ -392,48 +389,8 @@ class _ContextIds(msgspec.Struct, gc=False):
     groupId: str | None = None
 
 
-class Envelope(msgspec.Struct, gc=False):
-    """A batch request, its messages left as the JSON text they arrived as."""
-
-    batch: list[msgspec.Raw] | None = None
-    writeKey: Any = None  # Segment's field names
-    sentAt: Any = None
-    context: msgspec.Raw = _NO_RAW
-
-
-class QuickBatch(msgspec.Struct, gc=False):
-    """A whole batch body of such calls, decoded in one call (see read_quick_batch)."""
-
-    batch: list[_Quick]
-    writeKey: Any = None  # Segment's field names
-    sentAt: Any = None
-    context: msgspec.Raw = _NO_RAW
-
-
-class _GroupIds(msgspec.Struct, gc=False):
-    context: _ContextIds | None = None
-
-
-class _GroupIdsBatch(msgspec.Struct, gc=False):
-    batch: list[_GroupIds]
-
-
 _quick = msgspec.json.Decoder(_Quick).decode
 _context_ids = msgspec.json.Decoder(_ContextIds).decode
-_quick_batch = msgspec.json.Decoder(QuickBatch).decode
-split_envelope = msgspec.json.Decoder(Envelope).decode
-_group_ids_batch = msgspec.json.Decoder(_GroupIdsBatch).decode
-
-
-def decode_quick_batch(body: bytes) -> QuickBatch | None:
-    """The body as a batch whose fields all have the types the quick path reads; None
-    when any message has another shape (then each message is read on its own)."""
-    try:
-        return _quick_batch(body)
-    except msgspec.MsgspecError:
-        return None
-
-
 _QUICK_TYPES = frozenset(("track", "page", "screen"))
 _EMPTY_OBJECT = "{}"
 
@@ -523,88 +480,6 @@ def read_raw_messages(
             prepared.replayed += 1
             continue
         seen.add(row[0])
-        rows.append(row)
-        if sqlite:
-            tally(activity, row)
-    return prepared
-
-
-def read_quick_batch(
-    *,
-    write_key_id: int,
-    decoded: QuickBatch,
-    body: bytes,
-    received: datetime,
-    keep_days: int,
-) -> Prepared | None:
-    """The batch read in one pass when every message is a common, valid track, page or
-    screen call (what _quick_row clears); None as soon as one is not, and the caller
-    reads the batch message by message (read_raw_messages), which gives the same rows.
-
-    Two decodes of the whole body in C (one for the stored fields, one for the groupIds
-    in the contexts) instead of one per message: the per-message reader spent most of
-    its time in the calls themselves (bench/usage_ingest.py)."""
-    if len(body) > MAX_MESSAGE_BYTES:
-        # Only then can a message be over the limit; the lengths need the split.
-        split = split_envelope(body).batch or ()
-        if any(len(raw) > MAX_MESSAGE_BYTES for raw in split):
-            return None
-    try:
-        group_ids = _group_ids_batch(body).batch
-    except msgspec.MsgspecError:
-        return None  # a context that is not an object, or a groupId that is not text
-    window = _window(received, decoded.sentAt, keep_days)
-    adapt = time_adapter()
-    stored = window.stored
-    prepared = Prepared(write_key_id, received)
-    rows, activity = prepared.rows, prepared.activity
-    sqlite = connection.vendor == "sqlite"
-    seen: set[str] = set()
-    for quick, ids in zip(decoded.batch, group_ids, strict=True):
-        kind = quick.type
-        if kind == "track":
-            name = quick.event
-        elif kind == "page" or kind == "screen":
-            name = quick.name
-        else:
-            return None
-        if not name or len(name) > 200 or name != name.strip():
-            return None
-        user_id = quick.userId or ""
-        anonymous_id = quick.anonymousId or ""
-        if len(user_id) > ID_MAX or len(anonymous_id) > 200 or not (user_id or anonymous_id):
-            return None
-        message_id = quick.messageId
-        if not message_id or len(message_id) > 200:
-            return None
-        stamp = quick.timestamp or quick.originalTimestamp
-        when = stored.get(stamp)  # type: ignore[arg-type]
-        if when is None:
-            if stamp is None:
-                return None
-            try:
-                when = stored[stamp] = adapt(window.correct(stamp))
-            except Dropped:
-                return None
-        properties = str(quick.properties, "utf-8") or _EMPTY_OBJECT
-        if properties[:1] != "{" or len(properties) > TRAITS_COUNT_FROM_CHARS:
-            return None
-        context = str(quick.context, "utf-8")
-        group_id = ""
-        if context:
-            if context[:1] != "{" or len(context) > TRAITS_COUNT_FROM_CHARS:
-                return None
-            if ids.context is not None:
-                group_id = ids.context.groupId or ""
-                if len(group_id) > ID_MAX:
-                    return None
-        else:
-            context = _EMPTY_OBJECT
-        if message_id in seen:
-            prepared.replayed += 1
-            continue
-        seen.add(message_id)
-        row = (message_id, kind, name, user_id, anonymous_id, group_id, when, properties, context)
         rows.append(row)
         if sqlite:
             tally(activity, row)

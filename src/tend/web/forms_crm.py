@@ -214,7 +214,8 @@ class SubscriptionForm(forms.Form):
         label=_("MRR"),
         min_value=Decimal(0),
         max_digits=16,
-        decimal_places=2,
+        # Three for KWD, BHD and OMR; clean() refuses what the currency cannot hold.
+        decimal_places=3,
         initial=Decimal(0),
         help_text=_("Monthly recurring revenue, e.g. 1999.00."),
     )

@@ -30,7 +30,6 @@ ACCOUNT_SORTS = {
 }
 
 
-# ISO 4217 currencies without minor units (most have two).
 @dataclass(frozen=True)
 class AccountListFilters:
     q: str = ""

@@ -37,7 +37,7 @@ from tend.success.models import Task
 from tend.success.selectors import account_tasks
 from tend.web.forms_cockpit import AccountFilterForm, TouchpointForm
 from tend.web.forms_crm import DeleteForm
-from tend.web.requests import request_user
+from tend.web.requests import forbidden, request_user
 from tend.web.selectors_cockpit import (
     SORTS,
     accounts_annotated,
@@ -216,7 +216,7 @@ def touchpoint_remove(request: HttpRequest, pk: int) -> HttpResponse:
     user = request_user(request)
     touchpoint = get_object_or_404(touchpoints_visible_to(user), pk=pk)
     if not touchpoint_can_delete(user, touchpoint):
-        raise PermissionDenied
+        return forbidden(request)
     account_url = reverse("web:account", args=[touchpoint.account_id]) + "#account-timeline"
     form = DeleteForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():

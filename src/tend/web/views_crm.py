@@ -409,9 +409,9 @@ def contact_remove(request: HttpRequest, pk: int) -> HttpResponse:
         form,
         heading=_("Delete %(name)s?") % {"name": name},
         explanation=_(
-            "This deletes the contact for good, with their grades and survey answers. Their "
-            "tasks and product events stay, without the name. A contact who has tickets "
-            "cannot be deleted."
+            "This deletes the contact for good, with their grades, survey answers, product "
+            "events and usage counts. Their tasks and timeline entries stay, without the "
+            "name. A contact who has tickets cannot be deleted."
         ),
         button=_("Delete contact"),
         cancel_url=reverse("web:crm_contact_edit", args=[contact.pk]),

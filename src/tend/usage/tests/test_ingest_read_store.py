@@ -14,14 +14,7 @@ from django.utils import timezone
 
 from tend.crm.models import Account, Contact
 from tend.usage.events import events_ingested
-from tend.usage.ingest_read import (
-    MAX_MESSAGE_BYTES,
-    Prepared,
-    decode_quick_batch,
-    read_messages,
-    read_quick_batch,
-    read_raw_messages,
-)
+from tend.usage.ingest_read import Prepared, read_messages, read_raw_messages
 from tend.usage.ingest_store import (
     STALE_BACKLOG_SECONDS,
     WriterState,
@@ -99,84 +92,6 @@ def test_the_batch_reader_reads_every_message_as_the_general_reader_does() -> No
     # Sanity: the common messages really took the quick way and rows were made.
     assert {row[0] for row in quick.rows} >= {"t1", "t2", "t3", "t4", "p1", "s1", "i1"}
     assert {drop[0] for drop in quick.drops} == {"malformed", "future", "too_old", "no_identity"}
-
-
-def _one_pass(messages: list[Any]) -> Prepared | None:
-    body = json.dumps({"batch": messages, "sentAt": iso(NOW)}).encode()
-    decoded = decode_quick_batch(body)
-    if decoded is None:
-        return None
-    return read_quick_batch(write_key_id=1, decoded=decoded, body=body, received=NOW, keep_days=90)
-
-
-def _general(messages: list[Any]) -> Prepared:
-    return read_messages(
-        write_key_id=1,
-        messages=messages,
-        sent_at=iso(NOW),
-        call_type=None,
-        received=NOW,
-        keep_days=90,
-    )
-
-
-COMMON: list[Any] = [
-    track("t1"),
-    track("t2", user="u2", properties={"n": 2.5, "nested": {"a": [1, "二"]}}),
-    {**track("t3"), "context": {"library": {"name": "x"}}},  # no groupId
-    {k: v for k, v in track("t4").items() if k not in ("properties", "context")},
-    {
-        "type": "page",
-        "name": "Pricing",
-        "userId": "u1",
-        "messageId": "p1",
-        "originalTimestamp": iso(NOW),
-    },
-    {
-        "type": "screen",
-        "name": "Home",
-        "anonymousId": "a3",
-        "messageId": "s1",
-        "timestamp": iso(NOW - timedelta(days=2)),
-    },
-    track("t1"),  # the same id again: the first wins
-]
-
-
-@pytest.mark.django_db
-def test_the_one_pass_reader_reads_a_common_batch_as_the_general_reader_does() -> None:
-    one_pass = _one_pass(COMMON)
-    assert one_pass is not None
-    general = _general(COMMON)
-    assert _normal(one_pass) == _normal(general)
-    assert one_pass.activity == general.activity
-    assert len(one_pass.rows) == 6 and one_pass.replayed == 1
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("odd", range(len(BATCH)))
-def test_the_one_pass_reader_leaves_any_other_message_to_the_batch_reader(odd: int) -> None:
-    """With one odd message in the batch, the one-pass reader either reads it exactly as
-    the general reader does or declines the batch (then read_raw_messages reads it)."""
-    messages = [*COMMON[:2], BATCH[odd]]
-    one_pass = _one_pass(messages)
-    if one_pass is not None:
-        general = _general(messages)
-        assert _normal(one_pass) == _normal(general)
-        assert one_pass.activity == general.activity
-    elif BATCH[odd] in COMMON or BATCH[odd] == track("t1"):
-        pytest.fail("a common message made the one-pass reader decline")
-
-
-@pytest.mark.django_db
-def test_the_one_pass_reader_checks_each_message_size_in_a_large_body() -> None:
-    small = [track(f"m{n}", properties={"pad": "x" * 900}) for n in range(40)]
-    assert len(json.dumps({"batch": small})) > MAX_MESSAGE_BYTES
-    read = _one_pass(small)
-    assert read is not None and len(read.rows) == 40
-    # One message over 32 KB: declined, and the batch reader records the drop.
-    big = [*small, track("big", properties={"pad": "x" * MAX_MESSAGE_BYTES})]
-    assert _one_pass(big) is None
 
 
 @pytest.mark.django_db

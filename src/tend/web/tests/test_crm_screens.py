@@ -4,6 +4,7 @@ deleting a contact or a subscription."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from django.test import Client
@@ -229,6 +230,41 @@ def test_subscriptions_are_added_and_edited_on_the_account(
     # The renewal before the start is the service's complaint, shown on the field.
     assert response.status_code == 400
     assert response.context["form"].errors["renews_on"]
+
+
+def test_a_three_decimal_currency_round_trips_through_the_form(
+    csm: User, accounts: dict[str, Account]
+) -> None:
+    subscription = subscription_create(
+        actor=None,
+        account=accounts["beta"],
+        plan="Gulf",
+        starts_on=dt.date(2026, 1, 1),
+        mrr_minor=1_234_567,
+        currency="KWD",
+    )
+    client = _client(csm)
+    url = reverse("web:crm_subscription_edit", args=[subscription.pk])
+    form = client.get(url).context["form"]
+    assert form.initial["mrr"] == Decimal("1234.567")
+
+    response = client.post(
+        url,
+        {
+            "plan": "Gulf",
+            "mrr": "1234.567",
+            "currency": "KWD",
+            "seats": "0",
+            "starts_on": "2026-01-01",
+            "status": "active",
+        },
+    )
+
+    assert response.status_code == 302
+    subscription.refresh_from_db()
+    assert subscription.mrr_minor == 1_234_567
+    page = client.get(reverse("web:crm_account_edit", args=[accounts["beta"].pk]))
+    assert "1,234.567 KWD" in page.content.decode()
 
 
 def test_a_manager_deletes_a_subscription_after_confirming_and_a_csm_cannot(

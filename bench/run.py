@@ -325,6 +325,8 @@ MARKS = {
     "pages": "<!-- results -->",
     "mail": "<!-- mail-results -->",
     "usage": "<!-- usage-results -->",
+    # Written by hand (where the time goes); no run replaces it.
+    "usage_notes": "<!-- usage-notes -->",
     "health": "<!-- health-results -->",
     "kb": "<!-- kb-results -->",
 }

@@ -19,6 +19,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -217,7 +218,10 @@ def touchpoint_remove(request: HttpRequest, pk: int) -> HttpResponse:
     touchpoint = get_object_or_404(touchpoints_visible_to(user), pk=pk)
     if not touchpoint_can_delete(user, touchpoint):
         return forbidden(request)
-    account_url = reverse("web:account", args=[touchpoint.account_id]) + "#account-timeline"
+    # Back to the part of the timeline the entry was on (an older page keeps ?before=).
+    before = _before(request)
+    query = "?" + urlencode({"before": before.isoformat()}) if before else ""
+    account_url = reverse("web:account", args=[touchpoint.account_id]) + query + "#account-timeline"
     form = DeleteForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         crm_services.touchpoint_delete(

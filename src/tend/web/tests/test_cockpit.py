@@ -12,6 +12,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from conftest import make_staff
 from tend.core.models import AuditEntry, User
@@ -308,7 +309,15 @@ def test_the_author_or_a_manager_takes_a_touchpoint_off_the_timeline(
     assert "body" not in entry.data
     manager = Client()
     manager.force_login(make_staff("mia", Role.MANAGER))
-    assert manager.post(theirs_url).status_code == 302
+    # From an older page of the timeline, back to that page.
+    older = (timezone.now() - dt.timedelta(minutes=1)).isoformat()
+    page = manager.get(reverse("web:account", args=[account.pk]), {"before": older})
+    link = f"{theirs_url}?before="
+    assert link in page.content.decode()
+    back = manager.post(f"{theirs_url}?{urlencode({'before': older})}")
+    assert back.status_code == 302
+    assert back["Location"].startswith(reverse("web:account", args=[account.pk]) + "?before=")
+    assert back["Location"].endswith("#account-timeline")
     assert not account.touchpoints.exists()
 
 

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from tend.core.models import User
-from tend.core.money import minor_units
+from tend.core.money import exponent, minor_units
 from tend.crm.cleaning import social_from_text
 from tend.crm.csv_io import ImportKind
 from tend.crm.models import (
@@ -240,7 +240,8 @@ class SubscriptionForm(forms.Form):
                 "initial",
                 {
                     "plan": subscription.plan,
-                    "mrr": Decimal(subscription.mrr_minor) / minor_units(subscription.currency),
+                    # 19950 CNY reads 199.50, not 199.5.
+                    "mrr": Decimal(subscription.mrr_minor).scaleb(-exponent(subscription.currency)),
                     "currency": subscription.currency,
                     "seats": subscription.seats,
                     "starts_on": subscription.starts_on,

@@ -1,8 +1,9 @@
 """The import in a real browser: upload, preview, confirm, and the progress bar that
-htmx polls until the result shows."""
+htmx polls until the result shows; deleting a subscription from its edit page."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,8 +11,10 @@ from typing import Any
 import pytest
 
 from conftest import shot
+from tend.core.models import AuditEntry
 from tend.crm.csv_import import import_apply
-from tend.crm.models import Account
+from tend.crm.models import Account, Subscription
+from tend.crm.services import account_create, subscription_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -71,3 +74,34 @@ def test_account_list_sorts_from_its_headers(signed_in: Callable[..., Any], mana
     assert names == ["Zulu", "Mid", "Acme"]
     assert page.get_attribute("th[aria-sort]", "aria-sort") == "descending"
     shot(page, "crm-accounts")
+
+
+def test_a_manager_deletes_a_subscription_in_the_browser(
+    signed_in: Callable[..., Any], manager: Any
+) -> None:
+    acme = account_create(actor=None, name="Acme")
+    subscription_create(
+        actor=None,
+        account=acme,
+        plan="Twice",
+        starts_on=dt.date(2026, 1, 1),
+        mrr_minor=19950,
+        currency="CNY",
+    )
+    page = signed_in(manager)
+
+    page.goto(f"/accounts/{acme.pk}/edit/")
+    assert "¥199.50" in page.content()
+    page.click("tr:has-text('Twice') >> text=Edit")
+    assert page.input_value("input[name=mrr]") == "199.50"
+    shot(page, "crm-subscription-edit")
+    page.click("text=Delete subscription…")
+    page.fill("input[name=reason]", "entered twice")
+    shot(page, "crm-subscription-delete-confirm")
+    page.click("button:has-text('Delete subscription')")
+
+    page.wait_for_url(f"**/accounts/{acme.pk}/edit/")
+    assert page.locator("text=Subscription Twice deleted.").count() == 1
+    shot(page, "crm-subscription-deleted")
+    assert not Subscription.objects.filter(account=acme).exists()
+    assert AuditEntry.objects.get(action="crm.subscription_delete").reason == "entered twice"

@@ -59,6 +59,11 @@ def not_in_catalogues() -> int:
     many there are."""
     import polib
 
+    if shutil.which("xgettext") is None:
+        # makemessages needs GNU gettext. .ci/run installs it (and sets CI), so CI always
+        # checks; a developer machine without it still runs the rest of make test.
+        print("xgettext not found (install gettext): strings not yet in a catalogue unchecked")
+        return 1 if os.environ.get("CI") else 0
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / "tend"
         shutil.copytree(

@@ -210,6 +210,35 @@ def account_update(*, actor: User | None, account: Account, **changes: Any) -> A
 # --- contacts ---------------------------------------------------------------------------
 
 
+@transaction.atomic
+def account_delete(*, actor: User, account: Account, reason: str = "") -> None:
+    """Delete an account for good (one made by mistake, or a duplicate), with an audit
+    row. Its subscriptions, timeline, tasks, health history and product usage go with
+    it; its contacts, tickets, survey answers and child accounts stay, without it."""
+    require_perm(actor, "crm.delete_account")
+    account = Account.objects.select_for_update().get(pk=account.pk)
+    account_id = account.pk
+    contact_ids = list(account.contacts.values_list("pk", flat=True))
+    data = {
+        "name": account.name,
+        "external_id": account.external_id,
+        "contacts": len(contact_ids),
+        "subscriptions": account.subscriptions.count(),
+    }
+    account.delete()
+    audit_record(
+        actor=actor,
+        action="crm.account_delete",
+        target=f"account:{account_id}",
+        reason=reason,
+        data=data,
+    )
+    after_commit(partial(index_account, account_id))
+    if contact_ids:
+        # Their search entries name the account.
+        after_commit(partial(index_contacts_bulk, contact_ids))
+
+
 def _key_roles_lost(
     contact_id: int,
     old_account_id: int | None,

@@ -367,3 +367,20 @@ class DeleteForm(forms.Form):
         max_length=500,
         help_text=_("Kept in the audit log with your name and the time."),
     )
+
+
+class AccountDeleteForm(DeleteForm):
+    """Deleting an account takes its name typed again: it cannot be undone."""
+
+    name = forms.CharField(label=_("Type the account's name to confirm"), max_length=200)
+
+    def __init__(self, *args: Any, account: Account, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.account = account
+        self.order_fields(["name", "reason"])
+
+    def clean_name(self) -> str:
+        name = str(self.cleaned_data["name"]).strip()
+        if name != self.account.name.strip():
+            raise ValidationError(_("That is not the account's name."))
+        return name

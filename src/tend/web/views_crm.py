@@ -1,5 +1,6 @@
 """Accounts and contacts screens: lists (filter, sort, export), create/edit forms,
-subscriptions on the account, deleting a contact or a subscription (confirmed, audited),
+subscriptions on the account, deleting an account, a contact or a subscription
+(confirmed, audited),
 and the CSV import (upload → preview → progress → result).
 
 Views parse, call a selector or a crm service, and render. The services check the
@@ -35,6 +36,7 @@ from tend.crm.selectors import (
 )
 from tend.crm.services import (
     account_create,
+    account_delete,
     account_update,
     contact_create,
     contact_delete,
@@ -44,6 +46,7 @@ from tend.crm.services import (
     subscription_update,
 )
 from tend.web.forms_crm import (
+    AccountDeleteForm,
     AccountFilterForm,
     AccountForm,
     ContactFilterForm,
@@ -201,6 +204,37 @@ def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request_user(request)
+    account = get_object_or_404(accounts_visible_to(user), pk=pk)
+    if not user.has_perm("crm.delete_account"):
+        return forbidden(request)
+    name = account.name
+    form = AccountDeleteForm(request.POST if request.method == "POST" else None, account=account)
+    if request.method == "POST" and form.is_valid():
+        try:
+            account_delete(actor=user, account=account, reason=form.cleaned_data["reason"])
+        except PermissionDenied as error:
+            return forbidden(request, error)
+        messages.success(request, _("Account %(name)s deleted.") % {"name": name})
+        return redirect("web:crm_accounts")
+    return _confirm_delete(
+        request,
+        form,
+        heading=_("Delete %(name)s?") % {"name": name},
+        explanation=_(
+            "This deletes the account for good, with its subscriptions, timeline, tasks, "
+            "health history and product usage. Its contacts, tickets and child accounts "
+            "stay, without the account. If your product still sends its groupId, the "
+            "next event makes the account again."
+        ),
+        button=_("Delete account"),
+        cancel_url=reverse("web:crm_account_edit", args=[account.pk]),
+    )
+
+
 def _subscription_rows(subscriptions: QuerySet[Any]) -> list[tuple[Any, str]]:
     return [(s, money_format(s.mrr_minor, s.currency)) for s in subscriptions]
 
@@ -289,6 +323,8 @@ def subscription_remove(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _confirm_delete(request: HttpRequest, form: DeleteForm, **ctx: str) -> HttpResponse:
+    """The confirmation page every deletion shows (heading, explanation, button,
+    cancel_url), 400 when a POST did not pass."""
     status = 400 if request.method == "POST" else 200
     return render(request, "web/crm/confirm_delete.html", {"form": form, **ctx}, status=status)
 
@@ -537,6 +573,7 @@ urlpatterns = [
     path("accounts/new/", account_new, name="crm_account_new"),
     path("accounts/export.csv", account_export, name="crm_accounts_export"),
     path("accounts/<int:pk>/edit/", account_edit, name="crm_account_edit"),
+    path("accounts/<int:pk>/delete/", account_remove, name="crm_account_delete"),
     path(
         "accounts/<int:account_id>/subscriptions/new/",
         subscription_new,

@@ -1,5 +1,5 @@
-"""Accounts, contacts, subscriptions and touchpoints: list, read, create, change; delete a
-contact or a subscription (audited)."""
+"""Accounts, contacts, subscriptions and touchpoints: list, read, create, change; delete an
+account, a contact or a subscription (audited)."""
 
 from __future__ import annotations
 
@@ -48,6 +48,7 @@ from tend.crm.selectors import (
 )
 from tend.crm.services import (
     account_create,
+    account_delete,
     account_update,
     contact_create,
     contact_delete,
@@ -273,6 +274,16 @@ def contact_patch(request: HttpRequest, contact_id: int, payload: ContactPatchIn
         changes["account"] = _account_field(user, "account", payload.account)
     contact_update(actor=user, contact=contact, **changes)
     return Contact.objects.select_related("account").get(pk=contact.pk)
+
+
+@router.delete("/accounts/{account_id}", response={204: None, 403: Error, 404: Error})
+def account_remove(request: HttpRequest, account_id: int, reason: str = "") -> HttpResponse:
+    """Delete an account for good (audited): its subscriptions, timeline, tasks, health
+    history and product usage go with it; its contacts and tickets stay, without it."""
+    user = request_user(request)
+    account = _visible_account(user, account_id)
+    account_delete(actor=user, account=account, reason=reason)
+    return HttpResponse(status=204)
 
 
 @router.delete("/contacts/{contact_id}", response={204: None, 403: Error, 404: Error, 422: Error})

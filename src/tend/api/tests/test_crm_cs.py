@@ -16,10 +16,14 @@ from tend.crm import events
 from tend.crm.models import Account, Contact, Subscription, Touchpoint
 from tend.crm.services import (
     account_create,
+    account_update,
     contact_create,
     subscription_create,
 )
 from tend.health.models import HealthSnapshot
+from tend.usage.ingest import ingest_messages
+from tend.usage.models import DailyRollup, Event
+from tend.usage.services import writekey_create
 
 
 @pytest.fixture
@@ -237,6 +241,37 @@ def test_only_a_manager_deletes_a_contact_and_it_is_audited(api_as, agent, manag
     assert response.status_code == 204
     assert not Contact.objects.filter(pk=li.pk).exists()
     assert AuditEntry.objects.get(action="crm.contact_delete").reason == "GDPR request"
+
+
+def test_only_a_manager_deletes_an_account_and_it_is_audited(api_as, csm, manager, acme):
+    key, _secret = writekey_create(actor=None, name="product")
+    account_update(actor=None, account=acme, external_id="acme-1")
+    ingest_messages(
+        write_key_id=key.pk,
+        messages=[
+            {
+                "type": "track",
+                "event": "Report Built",
+                "userId": "u1",
+                "context": {"groupId": "acme-1"},
+                "messageId": "m1",
+            }
+        ],
+    )
+    assert Event.objects.filter(account_id=acme.pk).count() == 1
+    url = f"/api/v1/accounts/{acme.pk}?reason=test+account"
+    csm_client = api_as(csm)
+    assert csm_client.client.delete(url, headers=csm_client.headers).status_code == 403
+    manager_client = api_as(manager)
+
+    response = manager_client.client.delete(url, headers=manager_client.headers)
+
+    assert response.status_code == 204
+    assert not Account.objects.filter(pk=acme.pk).exists()
+    assert not Event.objects.filter(account_id=acme.pk).exists()
+    assert not DailyRollup.objects.filter(account_id=acme.pk).exists()
+    assert AuditEntry.objects.get(action="crm.account_delete").reason == "test account"
+    assert manager_client.client.delete(url, headers=manager_client.headers).status_code == 404
 
 
 def test_a_contact_with_tickets_cannot_be_deleted(api_as, manager, make_ticket):

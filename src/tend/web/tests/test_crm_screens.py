@@ -15,7 +15,7 @@ from tend.core.models import AuditEntry, User
 from tend.core.roles import Role
 from tend.crm.models import Account, Contact, Lifecycle, Subscription
 from tend.crm.services import account_create, contact_create, subscription_create
-from tend.desk.services import ticket_create
+from tend.desk.services import ticket_create, ticket_open
 
 pytestmark = pytest.mark.django_db
 
@@ -293,6 +293,45 @@ def test_a_manager_deletes_a_subscription_after_confirming_and_a_csm_cannot(
     assert not Subscription.objects.filter(pk=subscription.pk).exists()
     entry = AuditEntry.objects.get(action="crm.subscription_delete")
     assert (entry.actor_id, entry.reason) == (manager.pk, "entered twice")
+
+
+def test_a_manager_deletes_an_account_after_typing_its_name(
+    csm: User, accounts: dict[str, Account]
+) -> None:
+    acme = accounts["acme"]
+    li = contact_create(actor=None, email="li@acme.cn", name="Li Wei")
+    assert li.account_id == acme.pk
+    ticket, _comment = ticket_open(
+        actor=None, subject="Export fails", description="It times out.", requester_email=li.email
+    )
+    url = reverse("web:crm_account_delete", args=[acme.pk])
+    edit = reverse("web:crm_account_edit", args=[acme.pk])
+    assert url not in _client(csm).get(edit).content.decode()
+    assert _client(csm).post(url, {"name": "Acme"}).status_code == 403
+    manager = make_staff("morgan", Role.MANAGER)
+    client = _client(manager)
+    assert url in client.get(edit).content.decode()
+
+    wrong = client.post(url, {"name": "Acme Inc", "reason": "duplicate"})
+    assert wrong.status_code == 400
+    assert wrong.context["form"].errors["name"]
+    assert Account.objects.filter(pk=acme.pk).exists()
+
+    response = client.post(url, {"name": "Acme", "reason": "duplicate of Acme Ltd"})
+
+    assert response.status_code == 302 and response["Location"] == reverse("web:crm_accounts")
+    assert not Account.objects.filter(pk=acme.pk).exists()
+    assert not Subscription.objects.filter(account_id=acme.pk).exists()
+    li.refresh_from_db()
+    ticket.refresh_from_db()
+    assert li.account_id is None and ticket.account_id is None  # people and tickets stay
+    entry = AuditEntry.objects.get(action="crm.account_delete")
+    assert (entry.actor_id, entry.reason, entry.data["name"], entry.data["contacts"]) == (
+        manager.pk,
+        "duplicate of Acme Ltd",
+        "Acme",
+        1,
+    )
 
 
 def test_a_manager_deletes_a_contact_but_not_one_with_tickets(db: None) -> None:

@@ -70,25 +70,32 @@ def not_in_catalogues() -> int:
             ROOT, copy, ignore=shutil.ignore_patterns("__pycache__", "*.mo", "static", "tests")
         )
         try:
-            _makemessages(copy)
+            _makemessages(copy, quiet=True)
         except subprocess.CalledProcessError as failed:
             print(f"makemessages failed:\n{failed.stderr.decode(errors='replace')}")
             return 1
         problems = 0
         for fresh in sorted(copy.glob("*/locale/zh_Hans/LC_MESSAGES/django.po")):
             real = ROOT / fresh.relative_to(copy)
-            known = {(e.msgctxt, e.msgid) for e in polib.pofile(str(real)) if not e.obsolete}
+            # With the plural: a string that became ngettext needs its plural translated.
+            known = (
+                {(e.msgctxt, e.msgid, e.msgid_plural) for e in polib.pofile(str(real))}
+                if real.exists()
+                else set()
+            )
             for entry in polib.pofile(str(fresh)):
-                if not entry.obsolete and (entry.msgctxt, entry.msgid) not in known:
-                    problems += 1
-                    print(
-                        f"{real.relative_to(ROOT)}: not in the catalogue: {entry.msgid!r} "
-                        "(run make messages)"
-                    )
+                if entry.obsolete or (entry.msgctxt, entry.msgid, entry.msgid_plural) in known:
+                    continue
+                problems += 1
+                context = f" (context {entry.msgctxt!r})" if entry.msgctxt else ""
+                print(
+                    f"{real.relative_to(ROOT)}: not in the catalogue: {entry.msgid!r}{context} "
+                    "(run make messages)"
+                )
     return problems
 
 
-def _makemessages(root: Path) -> None:
+def _makemessages(root: Path, *, quiet: bool = False) -> None:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tend.settings"}
     for app_dir in sorted(p for p in root.iterdir() if (p / "apps.py").exists()):
         if not (app_dir / "locale").exists():
@@ -108,7 +115,8 @@ def _makemessages(root: Path) -> None:
             cwd=app_dir,
             env=env,
             check=True,
-            capture_output=True,
+            # The check prints makemessages' errors itself; `make messages` shows them.
+            capture_output=quiet,
         )
 
 
@@ -124,4 +132,5 @@ def make() -> int:
 if __name__ == "__main__":
     if "--make" in sys.argv:
         sys.exit(make())
-    sys.exit(1 if check() or not_in_catalogues() else 0)
+    untranslated, missing = check(), not_in_catalogues()  # both, so one run shows all
+    sys.exit(1 if untranslated or missing else 0)

@@ -14,3 +14,7 @@ contact_role_lost = Signal()
 # account_id: int, subscription_id: int — a subscription was created, changed or deleted
 # (seats, MRR, renewal date or status), e.g. for seat-use and renewal risks.
 subscription_changed = Signal()
+
+# account_id: int, contact_ids: list[int], ticket_ids: list[int] — an account was
+# deleted (it no longer exists); its contacts and tickets stay, without it.
+account_deleted = Signal()

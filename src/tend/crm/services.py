@@ -213,17 +213,32 @@ def account_update(*, actor: User | None, account: Account, **changes: Any) -> A
 @transaction.atomic
 def account_delete(*, actor: User, account: Account, reason: str = "") -> None:
     """Delete an account for good (one made by mistake, or a duplicate), with an audit
-    row. Its subscriptions, timeline, tasks, health history and product usage go with
-    it; its contacts, tickets, survey answers and child accounts stay, without it."""
+    row that keeps what it was and what it was linked to. Its domains, subscriptions,
+    timeline, tasks, health history and product usage go with it; its contacts, tickets,
+    survey answers and child accounts stay, without it. ``account_deleted`` follows the
+    commit (the desk re-indexes the tickets; usage clears what ingestion still held)."""
     require_perm(actor, "crm.delete_account")
     account = Account.objects.select_for_update().get(pk=account.pk)
     account_id = account.pk
     contact_ids = list(account.contacts.values_list("pk", flat=True))
+    ticket_ids = list(account.tickets.values_list("pk", flat=True))  # type: ignore[attr-defined]
     data = {
         "name": account.name,
         "external_id": account.external_id,
-        "contacts": len(contact_ids),
-        "subscriptions": account.subscriptions.count(),
+        "domains": sorted(account.domains.values_list("domain", flat=True)),
+        "owner_id": account.owner_id,
+        "parent_id": account.parent_id,
+        "segment": account.segment,
+        "lifecycle": account.lifecycle,
+        "contact_ids": contact_ids,
+        "ticket_ids": ticket_ids,
+        "child_ids": list(account.children.values_list("pk", flat=True)),
+        "subscriptions": [
+            {"plan": p, "mrr_minor": m, "currency": c, "seats": n, "status": st}
+            for p, m, c, n, st in account.subscriptions.values_list(
+                "plan", "mrr_minor", "currency", "seats", "status"
+            )
+        ],
     }
     account.delete()
     audit_record(
@@ -237,6 +252,15 @@ def account_delete(*, actor: User, account: Account, reason: str = "") -> None:
     if contact_ids:
         # Their search entries name the account.
         after_commit(partial(index_contacts_bulk, contact_ids))
+    after_commit(
+        partial(
+            events.account_deleted.send,
+            sender=Account,
+            account_id=account_id,
+            contact_ids=contact_ids,
+            ticket_ids=ticket_ids,
+        )
+    )
 
 
 def _key_roles_lost(

@@ -28,3 +28,11 @@ def rollups_catch_up() -> int:
     from tend.usage.ingest_store import rollups_catch_up as catch_up
 
     return len(catch_up())
+
+
+@task
+def account_usage_forget(account_id: int) -> int:
+    """Clear what ingestion still stored under a deleted account (see the service)."""
+    from tend.usage.services import account_usage_forget as forget
+
+    return forget(account_id)

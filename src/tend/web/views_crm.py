@@ -225,10 +225,11 @@ def account_remove(request: HttpRequest, pk: int) -> HttpResponse:
         form,
         heading=_("Delete %(name)s?") % {"name": name},
         explanation=_(
-            "This deletes the account for good, with its subscriptions, timeline, tasks, "
-            "health history and product usage. Its contacts, tickets and child accounts "
-            "stay, without the account. If your product still sends its groupId, the "
-            "next event makes the account again."
+            "This deletes the account for good, with its email domains, subscriptions, "
+            "timeline, tasks, health history and product usage (its contacts' events, "
+            "grades and metric values too). Its contacts, tickets, survey answers and child "
+            "accounts stay, without the account. If your product still sends its groupId, "
+            "the next event makes a bare account of that id again."
         ),
         button=_("Delete account"),
         cancel_url=reverse("web:crm_account_edit", args=[account.pk]),

@@ -278,8 +278,9 @@ def contact_patch(request: HttpRequest, contact_id: int, payload: ContactPatchIn
 
 @router.delete("/accounts/{account_id}", response={204: None, 403: Error, 404: Error})
 def account_remove(request: HttpRequest, account_id: int, reason: str = "") -> HttpResponse:
-    """Delete an account for good (audited): its subscriptions, timeline, tasks, health
-    history and product usage go with it; its contacts and tickets stay, without it."""
+    """Delete an account for good (audited): its email domains, subscriptions, timeline,
+    tasks, health history and product usage go with it; its contacts, tickets, survey
+    answers and child accounts stay, without it."""
     user = request_user(request)
     account = _visible_account(user, account_id)
     account_delete(actor=user, account=account, reason=reason)

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.test import Client
 from django.urls import reverse
 
 from conftest import make_staff
-from tend.core.models import AuditEntry, User
+from tend.core.models import AuditEntry, SearchDocument, User
 from tend.core.roles import Role
 from tend.crm.models import Account, Contact, Lifecycle, Subscription
 from tend.crm.services import account_create, contact_create, subscription_create
@@ -296,42 +297,52 @@ def test_a_manager_deletes_a_subscription_after_confirming_and_a_csm_cannot(
 
 
 def test_a_manager_deletes_an_account_after_typing_its_name(
-    csm: User, accounts: dict[str, Account]
+    csm: User, accounts: dict[str, Account], django_capture_on_commit_callbacks: Any
 ) -> None:
-    acme = accounts["acme"]
-    li = contact_create(actor=None, email="li@acme.cn", name="Li Wei")
-    assert li.account_id == acme.pk
-    ticket, _comment = ticket_open(
-        actor=None, subject="Export fails", description="It times out.", requester_email=li.email
-    )
-    url = reverse("web:crm_account_delete", args=[acme.pk])
-    edit = reverse("web:crm_account_edit", args=[acme.pk])
-    assert url not in _client(csm).get(edit).content.decode()
-    assert _client(csm).post(url, {"name": "Acme"}).status_code == 403
+    zulu = accounts["zulu"]
+    wu = contact_create(actor=None, email="wu@mail.example", name="Wu Fang", account=zulu)
+    with django_capture_on_commit_callbacks(execute=True):  # indexing follows the commit
+        ticket, _comment = ticket_open(
+            actor=None,
+            subject="Export fails",
+            description="It times out.",
+            requester_email=wu.email,
+        )
+    assert ticket.account_id == zulu.pk
+    assert "zulu" in SearchDocument.objects.get(kind="ticket", object_id=ticket.pk).tokens
+    url = reverse("web:crm_account_delete", args=[zulu.pk])
+    edit = reverse("web:crm_account_edit", args=[zulu.pk])
+    page = _client(csm).get(edit)
+    assert page.status_code == 200 and url not in page.content.decode()
+    assert _client(csm).post(url, {"name": "Zulu"}).status_code == 403
     manager = make_staff("morgan", Role.MANAGER)
     client = _client(manager)
     assert url in client.get(edit).content.decode()
 
-    wrong = client.post(url, {"name": "Acme Inc", "reason": "duplicate"})
+    wrong = client.post(url, {"name": "Zulu Inc", "reason": "duplicate"})
     assert wrong.status_code == 400
     assert wrong.context["form"].errors["name"]
-    assert Account.objects.filter(pk=acme.pk).exists()
+    assert Account.objects.filter(pk=zulu.pk).exists()
 
-    response = client.post(url, {"name": "Acme", "reason": "duplicate of Acme Ltd"})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"name": "Zulu", "reason": "duplicate of Zulu Ltd"})
 
     assert response.status_code == 302 and response["Location"] == reverse("web:crm_accounts")
-    assert not Account.objects.filter(pk=acme.pk).exists()
-    assert not Subscription.objects.filter(account_id=acme.pk).exists()
-    li.refresh_from_db()
+    assert not Account.objects.filter(pk=zulu.pk).exists()
+    assert not Subscription.objects.filter(account_id=zulu.pk).exists()
+    wu.refresh_from_db()
     ticket.refresh_from_db()
-    assert li.account_id is None and ticket.account_id is None  # people and tickets stay
+    assert wu.account_id is None and ticket.account_id is None  # people and tickets stay
+    # The ticket is found by what it says, no longer by the account's name.
+    assert "zulu" not in SearchDocument.objects.get(kind="ticket", object_id=ticket.pk).tokens
     entry = AuditEntry.objects.get(action="crm.account_delete")
-    assert (entry.actor_id, entry.reason, entry.data["name"], entry.data["contacts"]) == (
+    assert (entry.actor_id, entry.reason, entry.data["name"]) == (
         manager.pk,
-        "duplicate of Acme Ltd",
-        "Acme",
-        1,
+        "duplicate of Zulu Ltd",
+        "Zulu",
     )
+    assert (entry.data["contact_ids"], entry.data["ticket_ids"]) == ([wu.pk], [ticket.pk])
+    assert entry.data["subscriptions"] and entry.data["lifecycle"] == "mature"
 
 
 def test_a_manager_deletes_a_contact_but_not_one_with_tickets(db: None) -> None:

@@ -84,11 +84,15 @@ def events_prune(*, keep_days: int | None = None, now: datetime | None = None) -
     days = keep_days or events_keep_days()
     cutoff = (now or timezone.now()) - timedelta(days=days)
     IngestDrop.objects.filter(received_at__lt=cutoff).delete()
+    return _delete_events(Event.objects.filter(timestamp__lt=cutoff))
+
+
+def _delete_events(events: QuerySet[Event]) -> int:
+    """Delete these events in chunks, each its own transaction, so a big delete never
+    holds SQLite's write lock for long; returns how many."""
     deleted = 0
     while True:
-        ids = list(
-            Event.objects.filter(timestamp__lt=cutoff).values_list("pk", flat=True)[:PRUNE_CHUNK]
-        )
+        ids = list(events.values_list("pk", flat=True)[:PRUNE_CHUNK])
         if not ids:
             return deleted
         with transaction.atomic():
@@ -104,17 +108,9 @@ ACCOUNT_FORGET_AFTER = timedelta(minutes=3)
 def account_usage_forget(account_id: int) -> int:
     """Delete the events, rollups and metric values still stored under a deleted
     account (those that ingestion added after the deletion); none if it exists again.
-    In chunks, like events_prune. Returns the number of events deleted."""
+    Returns the number of events deleted."""
     if Account.objects.filter(pk=account_id).exists():
         return 0
     DailyRollup.objects.filter(account_id=account_id).delete()
     MetricValue.objects.filter(account_id=account_id).delete()
-    deleted = 0
-    while True:
-        ids = list(
-            Event.objects.filter(account_id=account_id).values_list("pk", flat=True)[:PRUNE_CHUNK]
-        )
-        if not ids:
-            return deleted
-        with transaction.atomic():
-            deleted += Event.objects.filter(pk__in=ids).delete()[0]
+    return _delete_events(Event.objects.filter(account_id=account_id))

@@ -158,7 +158,7 @@ def test_a_quiet_champion_task_closes_when_the_champion_is_seen_again(
 def test_a_snoozed_task_closes_too(account: Account, csm: User) -> None:
     # Given an account-inactive task snoozed for a week
     task = _inactive_account(account)
-    task_snooze(actor=csm, task=task, until=TODAY + timedelta(days=7))
+    task_snooze(actor=csm, task=task, until=timezone.localdate() + timedelta(days=7))
 
     # When the account is active again
     _seen(account, task.created_at + timedelta(minutes=5))

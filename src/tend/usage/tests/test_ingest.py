@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.utils import timezone
 
 from tend.crm.models import Account, Contact
 from tend.usage.models import DailyRollup, Event, IngestDrop
@@ -293,14 +294,24 @@ def test_pages_and_screens_roll_up_under_their_type(ingest: Ingest) -> None:
 
 
 def test_rollups_keep_first_and_last_time_across_requests(ingest: Ingest) -> None:
-    base = now().replace(hour=12, minute=0, second=0)
+    # Yesterday noon: one day, and all in the past whatever the time the test runs.
+    base = (now() - timedelta(days=1)).replace(hour=12, minute=0, second=0)
     early, late, middle = (base - timedelta(hours=2), base + timedelta(hours=1), base)
     for n, moment in enumerate([middle, late, early]):
         body = track(messageId=f"x{n}", timestamp=iso(moment))
         assert ingest.post("track", body).status_code == 200
     rollup = DailyRollup.objects.get()
     assert (rollup.count, rollup.first_at, rollup.last_at) == (3, early, late)
-    assert Contact.objects.get(external_id="u1").last_seen_at == min(late, now())
+    assert Contact.objects.get(external_id="u1").last_seen_at == late
+
+
+def test_last_seen_never_moves_past_the_time_received(ingest: Ingest) -> None:
+    # A clock a few hours ahead is accepted, but the person is not "seen" in the future.
+    ahead = now() + timedelta(hours=3)
+    before = timezone.now()
+    assert ingest.post("track", track(messageId="ahead", timestamp=iso(ahead))).status_code == 200
+    seen = Contact.objects.get(external_id="u1").last_seen_at
+    assert seen is not None and before <= seen <= timezone.now()
 
 
 def test_alias_is_stored(ingest: Ingest) -> None:

@@ -207,9 +207,6 @@ def account_update(*, actor: User | None, account: Account, **changes: Any) -> A
     return account
 
 
-# --- contacts ---------------------------------------------------------------------------
-
-
 @transaction.atomic
 def account_delete(*, actor: User, account: Account, reason: str = "") -> None:
     """Delete an account for good (one made by mistake, or a duplicate), with an audit
@@ -261,6 +258,9 @@ def account_delete(*, actor: User, account: Account, reason: str = "") -> None:
             ticket_ids=ticket_ids,
         )
     )
+
+
+# --- contacts ---------------------------------------------------------------------------
 
 
 def _key_roles_lost(

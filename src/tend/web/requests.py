@@ -1,5 +1,6 @@
 """What the staff views share in answering a request: who is asking, the 403 page,
-and a service's refusal shown on the form that asked for it."""
+a service's refusal shown on the form that asked for it, and the page that confirms a
+deletion."""
 
 from __future__ import annotations
 
@@ -33,3 +34,25 @@ def form_errors_add(form: Form, exc: ValidationError, *, non_field: str | None =
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(non_field, exc)
+
+
+def confirm_delete_page(
+    request: HttpRequest,
+    form: Form,
+    *,
+    heading: str,
+    explanation: str,
+    button: str,
+    cancel_url: str,
+) -> HttpResponse:
+    """The page every deletion asks on (a reason, sometimes the name typed again); 400
+    when a POST did not pass."""
+    context = {
+        "form": form,
+        "heading": heading,
+        "explanation": explanation,
+        "button": button,
+        "cancel_url": cancel_url,
+    }
+    status = 400 if request.method == "POST" else 200
+    return render(request, "web/crm/confirm_delete.html", context, status=status)

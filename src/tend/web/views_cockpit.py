@@ -26,7 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from tend.core.models import User
 from tend.core.money import money_format
 from tend.crm import services as crm_services
-from tend.crm.models import Account, Role, Subscription, TouchpointKind
+from tend.crm.models import Account, Role, Subscription
 from tend.crm.selectors import (
     accounts_visible_to,
     contacts_visible_to,
@@ -38,7 +38,7 @@ from tend.success.models import Task
 from tend.success.selectors import account_tasks
 from tend.web.forms_cockpit import AccountFilterForm, TouchpointForm
 from tend.web.forms_crm import DeleteForm
-from tend.web.requests import forbidden, request_user
+from tend.web.requests import confirm_delete_page, forbidden, request_user
 from tend.web.selectors_cockpit import (
     SORTS,
     accounts_annotated,
@@ -229,27 +229,23 @@ def touchpoint_remove(request: HttpRequest, pk: int) -> HttpResponse:
         )
         messages.success(request, _("Taken off the timeline."))
         return redirect(account_url)
-    title = touchpoint.subject or str(TouchpointKind(touchpoint.kind).label)
-    return render(
+    title = touchpoint.subject or touchpoint.get_kind_display()
+    return confirm_delete_page(
         request,
-        "web/crm/confirm_delete.html",
-        {
-            "form": form,
-            "heading": _("Delete “%(title)s” from the timeline?") % {"title": title},
-            "explanation": _(
-                "The entry of %(when)s on %(account)s goes for good; the audit log keeps "
-                "its subject and author."
-            )
-            % {
-                "when": date_format(
-                    timezone.localtime(touchpoint.happened_at), "SHORT_DATETIME_FORMAT"
-                ),
-                "account": touchpoint.account.name,
-            },
-            "button": _("Delete entry"),
-            "cancel_url": account_url,
+        form,
+        heading=_("Delete “%(title)s” from the timeline?") % {"title": title},
+        explanation=_(
+            "The entry of %(when)s on %(account)s goes for good; the audit log keeps "
+            "its subject and author."
+        )
+        % {
+            "when": date_format(
+                timezone.localtime(touchpoint.happened_at), "SHORT_DATETIME_FORMAT"
+            ),
+            "account": touchpoint.account.name,
         },
-        status=400 if request.method == "POST" else 200,
+        button=_("Delete entry"),
+        cancel_url=account_url,
     )
 
 

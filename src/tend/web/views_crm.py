@@ -55,7 +55,7 @@ from tend.web.forms_crm import (
     ImportUploadForm,
     SubscriptionForm,
 )
-from tend.web.requests import forbidden, form_errors_add, request_user
+from tend.web.requests import confirm_delete_page, forbidden, form_errors_add, request_user
 from tend.web.selectors_crm import accounts_listed, contacts_listed
 
 PAGE_SIZE = 50
@@ -220,7 +220,7 @@ def account_remove(request: HttpRequest, pk: int) -> HttpResponse:
             return forbidden(request, error)
         messages.success(request, _("Account %(name)s deleted.") % {"name": name})
         return redirect("web:crm_accounts")
-    return _confirm_delete(
+    return confirm_delete_page(
         request,
         form,
         heading=_("Delete %(name)s?") % {"name": name},
@@ -308,7 +308,7 @@ def subscription_remove(request: HttpRequest, pk: int) -> HttpResponse:
             return forbidden(request, error)
         messages.success(request, _("Subscription %(plan)s deleted.") % {"plan": subscription.plan})
         return redirect("web:crm_account_edit", pk=subscription.account_id)
-    return _confirm_delete(
+    return confirm_delete_page(
         request,
         form,
         heading=_("Delete subscription %(plan)s?") % {"plan": subscription.plan},
@@ -321,13 +321,6 @@ def subscription_remove(request: HttpRequest, pk: int) -> HttpResponse:
         button=_("Delete subscription"),
         cancel_url=reverse("web:crm_subscription_edit", args=[subscription.pk]),
     )
-
-
-def _confirm_delete(request: HttpRequest, form: DeleteForm, **ctx: str) -> HttpResponse:
-    """The confirmation page every deletion shows (heading, explanation, button,
-    cancel_url), 400 when a POST did not pass."""
-    status = 400 if request.method == "POST" else 200
-    return render(request, "web/crm/confirm_delete.html", {"form": form, **ctx}, status=status)
 
 
 # --- contacts ---------------------------------------------------------------------------
@@ -441,7 +434,7 @@ def contact_remove(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Contact %(name)s deleted.") % {"name": name})
             return redirect("web:crm_contacts")
-    return _confirm_delete(
+    return confirm_delete_page(
         request,
         form,
         heading=_("Delete %(name)s?") % {"name": name},

@@ -78,11 +78,7 @@ def not_in_catalogues() -> int:
         for fresh in sorted(copy.glob("*/locale/zh_Hans/LC_MESSAGES/django.po")):
             real = ROOT / fresh.relative_to(copy)
             # With the plural: a string that became ngettext needs its plural translated.
-            known = (
-                {(e.msgctxt, e.msgid, e.msgid_plural) for e in polib.pofile(str(real))}
-                if real.exists()
-                else set()
-            )
+            known = {(e.msgctxt, e.msgid, e.msgid_plural) for e in polib.pofile(str(real))}
             for entry in polib.pofile(str(fresh)):
                 if entry.obsolete or (entry.msgctxt, entry.msgid, entry.msgid_plural) in known:
                     continue

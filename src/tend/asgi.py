@@ -9,7 +9,15 @@ from django.core.asgi import get_asgi_application
 
 django_app = get_asgi_application()
 
-from tend.usage.asgi import ingest_fast_path  # noqa: E402  (needs the app registry ready)
+from tend.core.access_log import access_logged  # noqa: E402
+from tend.usage.asgi import ingest_fast_path, lifespan  # noqa: E402  (needs the app registry)
 
-# The tracking API (/ingest/v1/) skips Django's request cycle; everything else is Django.
-application = ProtocolTypeRouter({"http": ingest_fast_path(django_app)})  # type: ignore[arg-type]
+# The tracking API (/ingest/v1/) skips Django's request cycle (and the access log: see
+# tend.core.access_log); everything else is Django. At shutdown, ingestion stores what
+# it has answered (tend.usage.asgi.lifespan).
+application = ProtocolTypeRouter(
+    {
+        "http": ingest_fast_path(access_logged(django_app)),  # type: ignore[arg-type]
+        "lifespan": lifespan,
+    }
+)

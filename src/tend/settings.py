@@ -282,6 +282,10 @@ TEND_TRUSTED_PROXY_COUNT = envint("TEND_TRUSTED_PROXY_COUNT", 0)
 # into the daily rollups and last-seen at most this often (and when the stream pauses
 # as long); counting per transaction took a third of its time. 0: every transaction.
 TEND_INGEST_ROLLUP_EVERY_MS = envint("TEND_INGEST_ROLLUP_EVERY_MS", 1000)
+# SQLite: while the ingest writer is busy, a request is answered once it is read and
+# appended to a journal next to the database, and stored a moment later; off, every
+# request waits for its commit (tend.usage.ingest_journal).
+TEND_INGEST_JOURNAL = envbool("TEND_INGEST_JOURNAL", True)
 
 LOGGING = {
     "version": 1,

@@ -47,6 +47,13 @@ class ProcessCache[T]:
             self._value = (now, self.load())
         return self._value[1]
 
+    def peek(self) -> T | None:
+        """The value if ``get`` would return it without loading; else None. Runs no
+        query, so it may be called where Django allows none (an event loop)."""
+        if self._dirty or self._value is None or time.monotonic() - self._value[0] > self.ttl:
+            return None
+        return self._value[1]
+
     def forget(self, **_kwargs: Any) -> None:
         self._value = None
         if transaction.get_connection().in_atomic_block:

@@ -9,14 +9,22 @@ itself, with the very same code as the Django views (tend.usage.ingest), on long
 threads whose database connections are reused (Django opens one per request under
 ASGI). Everything else goes to the wrapped application.
 
-Two stages and group commit: the event loop queues each request; a reader thread
-checks it on its own (key, limits, rate, messages: any refusal answers that request
-alone) and passes it on; the writer takes every request read while it was busy (up to
-GROUP_EVENTS events) and stores them in one transaction
-(tend.usage.ingest_store.store_prepared). SQLite does its part without Python's GIL,
-so reading the next requests overlaps storing the last ones. Every request is answered
-only after the commit that holds its events. If the group's transaction fails, its
-requests are stored again one by one, so one bad request cannot fail the others.
+Reading, then group commit. The common batch (a known key, no charge due to the shared
+rate limiter) is read on the event loop itself (``ingest_prepare_quick``); anything else
+goes to a reader thread, which checks it on its own (key, limits, rate, messages: any
+refusal answers that request alone). The writer takes every request read while it was
+busy (up to GROUP_EVENTS events) and stores them in one transaction
+(tend.usage.ingest_store.store_prepared). SQLite does its part without Python's GIL, so
+reading the next requests overlaps storing the last ones. If the group's transaction
+fails, its requests are stored again one by one, so one bad request cannot fail the
+others.
+
+When is a request answered? On SQLite (a database file), once it is read and appended
+to the ingest journal (tend.usage.ingest_journal), at most EARLY_REQUESTS ahead of the
+writer: each client sends its next batch only after the answer, and waiting for the
+commit left the server idle between round trips. Otherwise (PostgreSQL, or the writer
+that far behind), after the commit that holds its events. A server stopping normally
+stores what it answered first (``lifespan``).
 
 Wire it in tend/asgi.py: ``ProtocolTypeRouter({"http": ingest_fast_path(django_app)})``.
 """
@@ -37,6 +45,8 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.db import close_old_connections, connection
 from django.http import HttpResponse, JsonResponse
+
+from tend.usage.ingest_journal import Entry, Journal, Segment, journal_folder
 
 if TYPE_CHECKING:
     from tend.usage.ingest_read import Prepared
@@ -93,6 +103,13 @@ class RawRequest:
 # hold the write lock longer and gain little once the per-transaction costs are shared.
 GROUP_EVENTS = 5000
 GROUP_REQUESTS = 32
+# With a journal, requests answered before they are stored, at most (see _Writers).
+EARLY_REQUESTS = 64
+# Batches up to this size are read on the event loop (see application below): about
+# 400 events, 2 ms of the loop's time.
+INLINE_BYTES = 128 * 1024
+# How often an idle writer looks for journal segments left by stopped processes.
+RECOVER_SECONDS = 60.0
 
 
 def _server_error() -> HttpResponse:
@@ -135,7 +152,7 @@ def store_group(
 ) -> list[HttpResponse]:
     """Store prepared requests in one transaction; if that fails, one by one, so one bad
     request cannot fail the others. One answer per request."""
-    from tend.usage.ingest import store_prepared, success_response
+    from tend.usage.ingest import store_prepared
 
     try:
         store_prepared(group, count_now=count_now, writer=writer)
@@ -144,7 +161,7 @@ def store_group(
         if connection.in_atomic_block:  # pragma: no cover - atomic() cleans up
             connection.close()
         return [_store_alone(prepared) for prepared in group]
-    return [success_response() for _prepared in group]
+    return [_success() for _prepared in group]
 
 
 def handle_group(jobs: Sequence[tuple[RawRequest, str | None]]) -> list[HttpResponse]:
@@ -174,39 +191,108 @@ def _answer(job: _Job, response: HttpResponse) -> None:
 
 
 class _Writers:
-    """Two stages on threads, started on the first ingest request.
+    """Reader and writer threads, started on the first ingest request.
 
-    Preparers check and read each request as it arrives (key, limits, rate, messages);
-    writers store everything prepared meanwhile in one transaction. Reading the next
-    requests then overlaps storing the previous ones: SQLite does its work without
-    Python's GIL, so the two stages use both cores.
+    Preparers check and read the requests the event loop did not (key, limits, rate,
+    messages); writers store everything read meanwhile in one transaction. Reading the
+    next requests then overlaps storing the previous ones: SQLite does its work without
+    Python's GIL.
+
+    With a journal (SQLite), a request read is appended to it and answered at once, at
+    most EARLY_REQUESTS ahead of the writer; the writer stores it with the next group
+    (see tend.usage.ingest_journal). Without one, or that far behind, a request is
+    answered after its commit.
     """
 
-    def __init__(self, preparers: int, writers: int) -> None:
+    def __init__(self, preparers: int, writers: int, journal: Journal | None = None) -> None:
         self._preparers = preparers
         self._writers = writers
+        self._journal = journal
         self._incoming: queue.SimpleQueue[_Job] = queue.SimpleQueue()
-        self._ready: queue.SimpleQueue[tuple[_Job, Prepared]] = queue.SimpleQueue()
+        # None asks a writer to write the counts it keeps in memory (see drain).
+        # (the request's answer, or None: answered already; read; journal ticket)
+        self._ready: queue.SimpleQueue[tuple[_Job | None, Prepared, Segment | None] | None] = (
+            queue.SimpleQueue()
+        )
         self._started = False
         self._lock = threading.Lock()
+        self._ahead = threading.BoundedSemaphore(EARLY_REQUESTS)
+        # Requests submitted and not yet answered with an error or stored.
+        self._unfinished = 0
+        self._finished = threading.Condition()
+
+    def _start(self) -> None:
+        if self._started:
+            return
+        with self._lock:
+            if not self._started:
+                for n in range(self._preparers):
+                    threading.Thread(
+                        target=self._prepare_run, name=f"tend-ingest-read-{n}", daemon=True
+                    ).start()
+                for n in range(self._writers):
+                    threading.Thread(
+                        target=self._store_run, name=f"tend-ingest-write-{n}", daemon=True
+                    ).start()
+                _started_writers.append(self)
+                self._started = True
 
     def submit(self, request: RawRequest, call_type: str | None) -> asyncio.Future[HttpResponse]:
-        if not self._started:
-            with self._lock:
-                if not self._started:
-                    for n in range(self._preparers):
-                        threading.Thread(
-                            target=self._prepare_run, name=f"tend-ingest-read-{n}", daemon=True
-                        ).start()
-                    for n in range(self._writers):
-                        threading.Thread(
-                            target=self._store_run, name=f"tend-ingest-write-{n}", daemon=True
-                        ).start()
-                    self._started = True
+        """A request to check, read and store (on the threads); its answer."""
+        self._start()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[HttpResponse] = loop.create_future()
+        with self._finished:
+            self._unfinished += 1
         self._incoming.put(_Job(request, call_type, future, loop))
         return future
+
+    def take(self, request: RawRequest, prepared: Prepared) -> asyncio.Future[HttpResponse] | None:
+        """A request read on the event loop (ingest_prepare_quick), to store: None when
+        it is journaled and may be answered 200 now, else the answer after its commit."""
+        self._start()
+        with self._finished:
+            self._unfinished += 1
+        ticket = self._journal_early(prepared)
+        if ticket is not None:
+            self._ready.put((None, prepared, ticket))
+            return None
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[HttpResponse] = loop.create_future()
+        self._ready.put((_Job(request, None, future, loop), prepared, None))
+        return future
+
+    def _journal_early(self, prepared: Prepared) -> Segment | None:
+        """Journal the request if it may be answered before it is stored (there is a
+        journal, and the writer is not EARLY_REQUESTS behind); its ticket, or None."""
+        if self._journal is None or not self._ahead.acquire(False):
+            return None
+        try:
+            return self._journal.append(
+                Entry(prepared.write_key_id, prepared.received, prepared.call_type, prepared.body)
+            )
+        except OSError:
+            logger.exception("the ingest journal failed; answering after the commit")
+            self._ahead.release()
+            return None
+
+    def drain(self, timeout: float = 10.0) -> bool:
+        """Wait until every request submitted is answered and stored, and its activity
+        counted into the rollups; False on timeout."""
+        with self._finished:
+            self._unfinished += 1
+        self._ready.put(None)
+        with self._finished:
+            done = self._finished.wait_for(lambda: self._unfinished == 0, timeout)
+        if done and self._journal is not None:
+            self._journal.close()
+        return done
+
+    def _finish(self, count: int) -> None:
+        with self._finished:
+            self._unfinished -= count
+            if not self._unfinished:
+                self._finished.notify_all()
 
     def _prepare_run(self) -> None:
         while True:
@@ -215,30 +301,52 @@ class _Writers:
             result = _prepare(job.request, job.call_type)
             if isinstance(result, HttpResponse):
                 _answer(job, result)
-            else:
-                self._ready.put((job, result))
+                self._finish(1)
+                continue
+            ticket = self._journal_early(result)
+            if ticket is not None:
+                _answer(job, _success())
+            self._ready.put((job, result, ticket))
 
     def _store_run(self) -> None:
+        from tend.usage.ingest_journal import journal_recover
         from tend.usage.ingest_store import WriterState, rollups_catch_up
 
         name = f"{socket.gethostname()}:{os.getpid()}:{threading.current_thread().name}"
         # SQLite: counts and lookups kept between transactions (see ingest_store).
         state = WriterState(name=name[:100]) if connection.vendor == "sqlite" else None
         counted = time.monotonic()
+        recovered = 0.0
         while True:
+            if self._journal is not None and time.monotonic() - recovered >= RECOVER_SECONDS:
+                # Segments left by a process that stopped (at start, then while idle).
+                try:
+                    close_old_connections()
+                    journal_recover()
+                except Exception:  # the segments stay; the next round or the job retries
+                    logger.exception("recovering the ingest journal failed")
+                recovered = time.monotonic()
             # Under a steady stream, count into the rollups at most this often; when the
             # stream pauses as long, count what is left.
             every = max(0, int(getattr(settings, "TEND_INGEST_ROLLUP_EVERY_MS", 1000))) / 1000
             waiting = state is not None and bool(state.pending.backlog_ids)
+            timeout = every if waiting else RECOVER_SECONDS if self._journal else None
             try:
-                first = self._ready.get(timeout=every) if waiting else self._ready.get()
+                first = self._ready.get(timeout=timeout)
+                draining = first is None
             except queue.Empty:
+                first, draining = None, False
+                if not waiting:
+                    continue
+            if first is None:  # a pause in the stream, or drain()
                 try:
                     close_old_connections()
                     rollups_catch_up(state)
                 except Exception:  # the backlog stays; the next count or the job retries
                     logger.exception("counting the rollup backlog failed")
                 counted = time.monotonic()
+                if draining:
+                    self._finish(1)
                 continue
             group = [first]
             events = len(first[1].rows)
@@ -246,6 +354,9 @@ class _Writers:
                 try:
                     item = self._ready.get_nowait()
                 except queue.Empty:
+                    break
+                if item is None:
+                    self._ready.put(None)  # after this group
                     break
                 group.append(item)
                 events += len(item[1].rows)
@@ -257,21 +368,90 @@ class _Writers:
                 state.remember_seconds = max(every, 0.001)
             try:
                 close_old_connections()
-                responses = store_group([p for _job, p in group], count_now=count_now, writer=state)
+                responses = store_group(
+                    [p for _job, p, _t in group], count_now=count_now, writer=state
+                )
             except Exception:  # pragma: no cover - store_group answers every request
                 logger.exception("ingest writer failed")
                 responses = [_server_error() for _ in group]
-            for (job, _prepared), response in zip(group, responses, strict=True):
-                _answer(job, response)
+            for (job, _prepared, ticket), response in zip(group, responses, strict=True):
+                if ticket is None:
+                    assert job is not None
+                    _answer(job, response)
+                    continue
+                stored = response.status_code == 200
+                if not stored:
+                    logger.error(
+                        "a request answered 200 could not be stored; its journal segment "
+                        "is kept and stored again by the recovery"
+                    )
+                assert self._journal is not None
+                self._journal.done(ticket, stored=stored)
+                self._ahead.release()
+            self._finish(len(group))
+
+
+_started_writers: list[_Writers] = []
+
+
+def ingest_drain(timeout: float = 10.0) -> bool:
+    """Store and count everything this process answered; False if that took longer
+    than ``timeout`` (the journal's recovery stores the rest later)."""
+    return all(writers.drain(timeout) for writers in _started_writers)
+
+
+async def lifespan(scope: Scope, receive: Receive, send: Send) -> None:
+    """ASGI lifespan: a server stopping normally (SIGTERM, Ctrl-C) stores what it
+    answered before it exits; a process killed leaves that to the journal's recovery."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await asyncio.to_thread(ingest_drain)
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+_SUCCESS: HttpResponse | None = None
+
+
+def _success() -> HttpResponse:
+    """One shared 200 answer: the fast path only reads it (see _start_message)."""
+    global _SUCCESS
+    if _SUCCESS is None:
+        from tend.usage.ingest import success_response
+
+        _SUCCESS = success_response()
+    return _SUCCESS
+
+
+def _start_message(response: HttpResponse) -> dict[str, Any]:
+    headers = [
+        (name.lower().encode("latin-1"), str(value).encode("latin-1"))
+        for name, value in response.items()
+    ]
+    headers.append((b"content-length", str(len(response.content)).encode()))
+    return {"type": "http.response.start", "status": response.status_code, "headers": headers}
 
 
 def ingest_fast_path(app: ASGIApp) -> ASGIApp:
     """Call after Django is set up (tend/asgi.py: after get_asgi_application())."""
-    from tend.usage.ingest import MAX_REQUEST_BYTES
+    from tend.usage.ingest import MAX_REQUEST_BYTES, ingest_prepare_quick
 
     # SQLite takes one writer at a time: more writer threads would only queue on its lock.
     sqlite = connection.vendor == "sqlite"
-    writers = _Writers(preparers=1 if sqlite else 2, writers=1 if sqlite else 4)
+    folder = journal_folder() if getattr(settings, "TEND_INGEST_JOURNAL", True) else None
+    writers = _Writers(
+        preparers=1 if sqlite else 2,
+        writers=1 if sqlite else 4,
+        journal=Journal(folder) if folder is not None else None,
+    )
+    success = _success()
+    success_start = _start_message(success)
+    success_close = dict(success_start, headers=[*success_start["headers"], _CLOSE])
+    recycle = _workers() > 1
+    opened: dict[tuple[str, int], float] = {}
 
     async def application(scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -302,18 +482,66 @@ def ingest_fast_path(app: ASGIApp) -> ASGIApp:
             headers["content-length"] = str(size)
         client = scope.get("client") or ("", 0)
         request = RawRequest(scope.get("method", "GET"), headers, b"".join(chunks), client[0])
-        response = await writers.submit(request, CALLS[call])
-        out_headers = [
-            (name.lower().encode("latin-1"), str(value).encode("latin-1"))
-            for name, value in response.items()
-        ]
-        out_headers.append((b"content-length", str(len(response.content)).encode()))
-        await send(
-            {"type": "http.response.start", "status": response.status_code, "headers": out_headers}
+        # The common batch is read right here: arrival, reading and (while the writer is
+        # busy) the answer without a thread hop; each hop waited on Python's GIL for
+        # about a millisecond. Anything else, and big batches, go to the reader thread.
+        prepared = (
+            ingest_prepare_quick(request, CALLS[call])  # type: ignore[arg-type]
+            if size <= INLINE_BYTES
+            else None
         )
+        if prepared is not None:
+            future = writers.take(request, prepared)
+            response = success if future is None else await future
+        else:
+            response = await writers.submit(request, CALLS[call])
+        if response is success:
+            if recycle and _recycle(opened, scope.get("client")):
+                await send(success_close)
+            else:
+                await send(success_start)
+        else:
+            await send(_start_message(response))
+            if response.status_code >= 400:
+                # uvicorn's access log is off (tend web): refusals are worth a line.
+                logger.info(
+                    '%s - "%s %s" %d', client[0], request.method, path, response.status_code
+                )
         await send({"type": "http.response.body", "body": response.content})
 
     return application
+
+
+_CLOSE = (b"connection", b"close")
+# With several worker processes on one port, a few clients' keep-alive connections can
+# land unevenly: the kernel gives each to whichever process accepts first, and with
+# four clients and two workers all four share one process one time in eight. Closing an
+# ingest connection after RECYCLE_SECONDS spreads them again: the client reconnects
+# (Segment's libraries do so without a word), and the busier process is the less likely
+# to accept.
+RECYCLE_SECONDS = 1.0
+
+
+def _workers() -> int:
+    try:
+        return int(os.environ.get("TEND_WEB_WORKERS", "1"))
+    except ValueError:
+        return 1
+
+
+def _recycle(opened: dict[tuple[str, int], float], client: Any) -> bool:
+    """Whether to close this connection after the answer (see RECYCLE_SECONDS)."""
+    if not client:
+        return False
+    key = (client[0], client[1])
+    now = time.monotonic()
+    first = opened.setdefault(key, now)
+    if now - first <= RECYCLE_SECONDS:
+        return False
+    del opened[key]
+    if len(opened) > 10_000:  # connections the clients closed themselves
+        opened.clear()
+    return True
 
 
 _application: ASGIApp | None = None

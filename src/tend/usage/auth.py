@@ -48,6 +48,15 @@ _keys: ProcessCache[dict[str, KeyState]] = ProcessCache(
 )
 
 
+def key_known(key: str) -> KeyState | None:
+    """``key_lookup`` from this process's memory only; None when that would need a
+    query (not loaded lately, or not found there)."""
+    if not key or len(key) > 200:
+        return None
+    keys = _keys.peek()
+    return None if keys is None else keys.get(key_hash(key))
+
+
 def key_lookup(key: str) -> KeyState | None:
     """The key's id and whether it is revoked; None for a key Tend never issued."""
     if not key or len(key) > 200:

@@ -273,6 +273,9 @@ class Prepared:
     # SQLite: the activity in rows, tallied while reading — (day, userId, groupId,
     # event) -> [count, first time, last time] — so storing needs no aggregate query.
     activity: dict[tuple[str, str, str, str], list[Any]] = field(default_factory=dict)
+    # The request as read (decompressed) and its call, kept for the ingest journal.
+    body: bytes = b""
+    call_type: str | None = None
 
     def drop(self, reason: str, detail: str, raw: Any) -> None:
         """Record a message that is not stored, with the reason and an excerpt."""

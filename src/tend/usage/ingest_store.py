@@ -153,16 +153,23 @@ class WriterState:
 
 
 def store_prepared(
-    items: Sequence[Prepared], *, count_now: bool = True, writer: WriterState | None = None
+    items: Sequence[Prepared],
+    *,
+    count_now: bool = True,
+    writer: WriterState | None = None,
+    again: bool = False,
 ) -> Outcome:
     """Store the requests' rows in one transaction; the items are left unchanged, so a
     failed group can be stored again request by request.
 
     A ``writer`` (SQLite's ingest writer) may defer counting: ``count_now=False`` keeps
-    this group's tallies in its memory (see the module docstring). The events_ingested
-    signal and the search re-index of contacts and accounts made follow the commit."""
+    this group's tallies in its memory (see the module docstring). ``again``: the
+    requests may have been stored before (the ingest journal's recovery), so a drop
+    already recorded for the same request is not recorded twice; events never are. The
+    events_ingested signal and the search re-index of contacts and accounts made follow
+    the commit."""
     with _ingest_lock(), transaction.atomic():
-        outcome, touched, counted, deferred = _store(items, count_now, writer)
+        outcome, touched, counted, deferred = _store(items, count_now, writer, again)
     if writer is not None:
         writer.committed(touched, counted, deferred)
     touched.reindex_after_commit()
@@ -277,7 +284,7 @@ def _apply_syncs(cursor: HotCursor, items: Sequence[Prepared], touched: Touched)
 
 
 def _store(
-    items: Sequence[Prepared], count_now: bool, writer: WriterState | None
+    items: Sequence[Prepared], count_now: bool, writer: WriterState | None, again: bool = False
 ) -> tuple[Outcome, Touched, Tallies | None, Tallies]:
     """Returns what storing did, the contacts/accounts touched, and for a writer the
     tallies written now (None: nothing written) and those left for later."""
@@ -355,6 +362,8 @@ def _store(
             for item in items
             for drop in item.drops
         ]
+        if again and drops:
+            drops = _drops_not_recorded(cursor, drops)
         outcome.drops = len(drops)
         if drops:
             cursor.executemany(
@@ -364,6 +373,21 @@ def _store(
             )
         _note_keys_used(cursor, items, adapt)
     return outcome, touched, counted, deferred
+
+
+def _drops_not_recorded(cursor: HotCursor, drops: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The drops no earlier storing of the same requests recorded: a request read again
+    gives the same key, time received, reason, message id and detail."""
+    fresh = []
+    for drop in drops:
+        cursor.execute(
+            "SELECT 1 FROM usage_ingestdrop WHERE write_key_id = %s AND received_at = %s "
+            "AND reason = %s AND message_id = %s AND detail = %s",
+            list(drop[:5]),
+        )
+        if not cursor.fetchall():
+            fresh.append(drop)
+    return fresh
 
 
 def _count_new(

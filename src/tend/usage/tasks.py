@@ -24,9 +24,12 @@ def events_prune() -> int:
 @cron("*/5 * * * *")
 @task
 def rollups_catch_up() -> int:
-    """Count events a stopped ingest writer left in the rollup backlog (SQLite)."""
+    """Store what a stopped ingest process answered but had not stored (its journal),
+    and count events a stopped ingest writer left in the rollup backlog (SQLite)."""
+    from tend.usage.ingest_journal import journal_recover
     from tend.usage.ingest_store import rollups_catch_up as catch_up
 
+    journal_recover()
     return len(catch_up())
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from argparse import ArgumentParser
 from pathlib import Path
 from typing import Any
@@ -41,18 +42,23 @@ class Command(BaseCommand):
         # WhiteNoise serves app static files straight from their finders; it only
         # warns at start-up when `collectstatic` was never run, so make the folder.
         Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
+        # The worker processes read it (tend.usage.asgi spreads ingest connections).
+        os.environ["TEND_WEB_WORKERS"] = str(workers)
         uvicorn.run(
             "tend.asgi:application",
             host=host,
             port=port,
             workers=workers,
-            # Channels' router answers only the protocols it is given; lifespan events
-            # would be rejected with a noisy warning on every start.
-            lifespan="off",
+            # tend.asgi answers lifespan events: at shutdown, ingestion stores what it
+            # has answered before the process exits.
+            lifespan="on",
             # A stop signal should not wait forever on idle keep-alive or websocket
             # connections: systemd and `tend run` both expect a prompt exit.
             timeout_graceful_shutdown=10,
             # X-Forwarded-* are trusted from FORWARDED_ALLOW_IPS (uvicorn's own
             # variable; default 127.0.0.1), i.e. a reverse proxy on the same machine.
             proxy_headers=True,
+            # tend.asgi logs each request that reaches Django (tend.core.access_log);
+            # uvicorn's log would also format a line per tracking-API request.
+            access_log=False,
         )

@@ -217,6 +217,7 @@ class _Writers:
         self._started = False
         self._lock = threading.Lock()
         self._ahead = threading.BoundedSemaphore(EARLY_REQUESTS)
+        self._draining = False
         # Requests submitted and not yet answered with an error or stored.
         self._unfinished = 0
         self._finished = threading.Condition()
@@ -271,7 +272,7 @@ class _Writers:
             return self._journal.append(
                 Entry(prepared.write_key_id, prepared.received, prepared.call_type, prepared.body)
             )
-        except OSError:
+        except Exception:
             logger.exception("the ingest journal failed; answering after the commit")
             self._ahead.release()
             return None
@@ -281,6 +282,9 @@ class _Writers:
         counted into the rollups; False on timeout."""
         with self._finished:
             self._unfinished += 1
+        # From now on the writer counts every group at once: nothing may stay in its
+        # memory when the process exits.
+        self._draining = True
         self._ready.put(None)
         with self._finished:
             done = self._finished.wait_for(lambda: self._unfinished == 0, timeout)
@@ -304,9 +308,29 @@ class _Writers:
                 self._finish(1)
                 continue
             ticket = self._journal_early(result)
+            # Queued before it is answered: the client's next request must not be
+            # stored ahead of this one.
+            self._ready.put((job, result, ticket))
             if ticket is not None:
                 _answer(job, _success())
-            self._ready.put((job, result, ticket))
+
+    def _settle(self, job: _Job | None, ticket: Segment | None, response: HttpResponse) -> None:
+        """After storing: answer the request, or (answered already) mark it stored."""
+        if ticket is None:
+            assert job is not None
+            _answer(job, response)
+            return
+        stored = response.status_code == 200
+        if not stored:
+            logger.error(
+                "a request answered 200 could not be stored; its journal segment is kept "
+                "and stored again by the recovery"
+            )
+        try:
+            assert self._journal is not None
+            self._journal.done(ticket, stored=stored)
+        finally:
+            self._ahead.release()
 
     def _store_run(self) -> None:
         from tend.usage.ingest_journal import journal_recover
@@ -316,7 +340,7 @@ class _Writers:
         # SQLite: counts and lookups kept between transactions (see ingest_store).
         state = WriterState(name=name[:100]) if connection.vendor == "sqlite" else None
         counted = time.monotonic()
-        recovered = 0.0
+        recovered = float("-inf")  # at start, then every RECOVER_SECONDS while idle
         while True:
             if self._journal is not None and time.monotonic() - recovered >= RECOVER_SECONDS:
                 # Segments left by a process that stopped (at start, then while idle).
@@ -361,7 +385,7 @@ class _Writers:
                 group.append(item)
                 events += len(item[1].rows)
             now = time.monotonic()
-            count_now = now - counted >= every
+            count_now = now - counted >= every or self._draining
             if count_now:
                 counted = now
             if state is not None:
@@ -375,19 +399,10 @@ class _Writers:
                 logger.exception("ingest writer failed")
                 responses = [_server_error() for _ in group]
             for (job, _prepared, ticket), response in zip(group, responses, strict=True):
-                if ticket is None:
-                    assert job is not None
-                    _answer(job, response)
-                    continue
-                stored = response.status_code == 200
-                if not stored:
-                    logger.error(
-                        "a request answered 200 could not be stored; its journal segment "
-                        "is kept and stored again by the recovery"
-                    )
-                assert self._journal is not None
-                self._journal.done(ticket, stored=stored)
-                self._ahead.release()
+                try:
+                    self._settle(job, ticket, response)
+                except Exception:  # the writer must go on: every other request waits on it
+                    logger.exception("answering an ingest request failed")
             self._finish(len(group))
 
 
@@ -397,7 +412,7 @@ _started_writers: list[_Writers] = []
 def ingest_drain(timeout: float = 10.0) -> bool:
     """Store and count everything this process answered; False if that took longer
     than ``timeout`` (the journal's recovery stores the rest later)."""
-    return all(writers.drain(timeout) for writers in _started_writers)
+    return all([writers.drain(timeout) for writers in _started_writers])
 
 
 async def lifespan(scope: Scope, receive: Receive, send: Send) -> None:

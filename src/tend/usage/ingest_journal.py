@@ -12,13 +12,15 @@ without an fsync). Segment's own API answers the same way: accepted, not yet in 
 warehouse. A client that reads its events back may find them a few milliseconds later.
 
 Files. Each process appends to its own segment files in a folder next to the database
-(``tend.sqlite3-ingest/``) and holds an exclusive ``flock`` on each while it is open; a
-segment is deleted once every request in it is stored. A segment nobody holds was left
-by a process that stopped: ``journal_recover`` stores its requests (at a writer's start,
-every minute while it idles, and in the ``rollups_catch_up`` job) and deletes it.
-Storing is idempotent — one event per messageId, rollups count only inserted rows, drops
-are not recorded twice — so a request stored before the crash and again from its
-segment changes nothing.
+(``tend.sqlite3-ingest/``) and holds an exclusive ``flock`` on each while it is open. A
+segment holds only requests not stored yet: the current one is emptied whenever
+everything in it is stored, a full one (SEGMENT_BYTES) is deleted once it is. A segment
+nobody holds was left by a process that stopped: ``journal_recover`` stores its
+requests, oldest segment first (at a writer's start, every minute while it idles, and in
+the ``rollups_catch_up`` job) and deletes it. Storing is idempotent — one event per
+messageId, rollups count only inserted rows, drops are not recorded twice — so a request
+stored before the crash and again from its segment changes nothing. A request that
+cannot be stored even on its own goes to a ``.failed`` file next to its segment.
 
 Record: a fixed header (magic, body length, key id, time received in microseconds, call,
 CRC-32 of the body), then the body as read (decompressed). A record cut short by a crash
@@ -40,6 +42,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +74,21 @@ def _from_micros(micros: int) -> datetime:
     return _EPOCH + timedelta(microseconds=micros)
 
 
+def _header(entry: Entry) -> bytes:
+    return _HEADER.pack(
+        MAGIC,
+        len(entry.body),
+        entry.write_key_id,
+        _micros(entry.received),
+        CALLS.index(entry.call_type),
+        zlib.crc32(entry.body),
+    )
+
+
+def _record(entry: Entry) -> bytes:
+    return _header(entry) + entry.body
+
+
 class Segment:
     def __init__(self, path: Path, fd: int) -> None:
         self.path = path
@@ -95,14 +113,7 @@ class Journal:
 
     def append(self, entry: Entry) -> Segment:
         """Write the request; the ticket returned is handed back to ``done``."""
-        header = _HEADER.pack(
-            MAGIC,
-            len(entry.body),
-            entry.write_key_id,
-            _micros(entry.received),
-            CALLS.index(entry.call_type),
-            zlib.crc32(entry.body),
-        )
+        header = _header(entry)
         with self._lock:
             segment = self._current
             if segment is None or segment.size >= self.segment_bytes:
@@ -110,19 +121,36 @@ class Journal:
                     segment.closed = True
                     self._forget_if_done(segment)
                 segment = self._current = self._open()
-            written = os.writev(segment.fd, [header, entry.body])
-            if written != len(header) + len(entry.body):  # pragma: no cover - disk full
-                raise OSError("the ingest journal could not be written in full")
+            try:
+                written = os.writev(segment.fd, [header, entry.body])
+                if written != len(header) + len(entry.body):
+                    raise OSError("the ingest journal could not be written in full")
+            except OSError:
+                # A disk full mid-record: cut the torn bytes off, or every record
+                # appended after them would be unreadable.
+                os.ftruncate(segment.fd, segment.size)
+                raise
             segment.size += written
             segment.outstanding += 1
             return segment
 
     def done(self, ticket: Segment, *, stored: bool = True) -> None:
-        """The request is stored (or, ``stored=False``, failed: keep it for recovery)."""
+        """The request is stored (or, ``stored=False``, failed: keep it for recovery).
+
+        A segment holds only requests not stored yet: once all of them are, the current
+        one is emptied (bodies are personal data, and a recovery would replay them), and
+        a failed request's segment is closed, so the recovery can take it as soon as the
+        rest of it is stored."""
         with self._lock:
             ticket.outstanding -= 1
             if not stored:
                 ticket.kept = True
+                if ticket is self._current:
+                    ticket.closed = True
+                    self._current = None
+            elif ticket is self._current and not ticket.outstanding and not ticket.kept:
+                os.ftruncate(ticket.fd, 0)
+                ticket.size = 0
             self._forget_if_done(ticket)
 
     def close(self) -> None:
@@ -134,7 +162,7 @@ class Journal:
                 self._current = None
 
     def _open(self) -> Segment:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._count += 1
         name = f"{self._prefix}-{self._count:06d}"
         # Locked under a temporary name, then renamed: recovery never sees a segment
@@ -173,15 +201,31 @@ def read_segment(path: Path) -> Iterator[Entry]:
             yield Entry(key_id, _from_micros(micros), CALLS[call], body)
 
 
+def _age_order(path: Path) -> tuple[int, int]:
+    """Segments in the order they were started (names: host-pid-time_ns-count)."""
+    try:
+        _host, _pid, started, count = path.stem.rsplit("-", 3)
+        return int(started), int(count)
+    except ValueError:
+        return 0, 0
+
+
 def orphans(folder: Path) -> Iterator[tuple[Path, int]]:
-    """Segments no running process holds, each locked for the caller (path, fd); the
-    caller deletes the file and closes the fd."""
+    """Segments no running process holds, oldest first, each locked for the caller
+    (path, fd); the caller deletes the file and closes the fd."""
     if not folder.is_dir():
         return
-    for path in sorted(folder.glob(f"*{SUFFIX}")):
+    for path in folder.glob("*.new"):
+        # A process stopped between creating a segment and naming it: nothing was
+        # appended to it (appends follow the rename).
+        _remove_if_unlocked(path)
+    for path in sorted(folder.glob(f"*{SUFFIX}"), key=_age_order):
         try:
             fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         except FileNotFoundError:
+            continue
+        except OSError:
+            logger.exception("ingest journal %s cannot be opened", path.name)
             continue
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -196,6 +240,20 @@ def orphans(folder: Path) -> Iterator[tuple[Path, int]]:
             os.close(fd)
             continue
         yield path, fd
+
+
+def _remove_if_unlocked(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass  # being created right now
+    finally:
+        os.close(fd)
 
 
 def journal_folder() -> Path | None:
@@ -213,13 +271,14 @@ RECOVER_GROUP_EVENTS = 5000
 
 
 def journal_recover(folder: Path | None = None) -> int:
-    """Store the requests of segments left by processes that stopped; return how many.
-    ``folder``: this database's journal unless given.
+    """Store the requests of segments left by processes that stopped, oldest first;
+    return how many. ``folder``: this database's journal unless given.
 
-    A segment whose storing fails is left in place (and logged), to be tried again."""
+    A request that cannot be stored even on its own is moved to a ``.failed`` file in
+    the folder (same format; rename it to ``.journal`` to try again) and logged, so one
+    bad request does not hold back the others or come back every minute."""
     from tend.usage.ingest import ingest_reread
     from tend.usage.ingest_read import Prepared
-    from tend.usage.ingest_store import store_prepared
 
     folder = folder or journal_folder()
     if folder is None:
@@ -227,7 +286,7 @@ def journal_recover(folder: Path | None = None) -> int:
     recovered = 0
     for path, fd in orphans(folder):
         try:
-            group: list[Prepared] = []
+            group: list[tuple[Entry, Prepared]] = []
             events = 0
             for entry in read_segment(path):
                 prepared = ingest_reread(
@@ -236,15 +295,13 @@ def journal_recover(folder: Path | None = None) -> int:
                     write_key_id=entry.write_key_id,
                     received=entry.received,
                 )
-                group.append(prepared)
+                group.append((entry, prepared))
                 events += len(prepared.rows) + len(prepared.drops)
                 if events >= RECOVER_GROUP_EVENTS:
-                    store_prepared(group, again=True)
-                    recovered += len(group)
+                    recovered += _store_recovered(group, path)
                     group, events = [], 0
             if group:
-                store_prepared(group, again=True)
-                recovered += len(group)
+                recovered += _store_recovered(group, path)
             path.unlink(missing_ok=True)
             logger.info("ingest journal %s: stored again and removed", path.name)
         except Exception:
@@ -252,3 +309,38 @@ def journal_recover(folder: Path | None = None) -> int:
         finally:
             os.close(fd)
     return recovered
+
+
+def _store_recovered(group: list[tuple[Entry, Any]], path: Path) -> int:
+    """Store recovered requests in one transaction, else one by one; return how many
+    were stored (the others go to the .failed file)."""
+    from tend.usage.ingest_store import store_prepared
+
+    try:
+        store_prepared([prepared for _entry, prepared in group], again=True)
+        return len(group)
+    except Exception:
+        logger.exception("ingest journal %s: a group failed; storing one by one", path.name)
+    stored = 0
+    for entry, prepared in group:
+        try:
+            store_prepared([prepared], again=True)
+            stored += 1
+        except Exception:
+            logger.exception(
+                "ingest journal %s: a request from key %s received %s cannot be stored; kept in %s",
+                path.name,
+                entry.write_key_id,
+                entry.received.isoformat(),
+                path.with_suffix(".failed").name,
+            )
+            _append_failed(path.with_suffix(".failed"), entry)
+    return stored
+
+
+def _append_failed(path: Path, entry: Entry) -> None:
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC, 0o600)
+    try:
+        os.write(fd, _record(entry))
+    finally:
+        os.close(fd)

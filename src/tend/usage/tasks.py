@@ -26,10 +26,15 @@ def events_prune() -> int:
 def rollups_catch_up() -> int:
     """Store what a stopped ingest process answered but had not stored (its journal),
     and count events a stopped ingest writer left in the rollup backlog (SQLite)."""
+    import logging
+
     from tend.usage.ingest_journal import journal_recover
     from tend.usage.ingest_store import rollups_catch_up as catch_up
 
-    journal_recover()
+    try:
+        journal_recover()
+    except Exception:  # counting must not wait for a journal that cannot be read
+        logging.getLogger(__name__).exception("recovering the ingest journal failed")
     return len(catch_up())
 
 

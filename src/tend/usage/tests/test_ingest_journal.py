@@ -10,7 +10,9 @@ import asyncio
 import base64
 import json
 import os
+import resource
 import shutil
+import signal
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ from tend.usage.ingest import ingest_prepare, ingest_prepare_quick, ingest_rerea
 from tend.usage.ingest_journal import _HEADER, Entry, Journal, journal_recover, read_segment
 from tend.usage.ingest_read import Prepared
 from tend.usage.models import DailyRollup, Event, IngestDrop
+from tend.usage.tests.test_fast_path import _add_failing_trigger, _drop_failing_trigger
 
 RECEIVED = datetime(2026, 11, 20, 9, 30, 15, 123456, tzinfo=UTC)
 
@@ -56,12 +59,47 @@ def test_a_segment_is_removed_once_every_request_in_it_is_stored(tmp_path: Path)
     assert _segments(tmp_path) == []
 
 
+def test_the_current_segment_keeps_only_what_is_not_stored_yet(tmp_path: Path) -> None:
+    # Bodies are personal data: none stays on disk once it is stored.
+    journal = Journal(tmp_path)
+    first, second = journal.append(_entry()), journal.append(_entry())
+    journal.done(first)
+    (path,) = _segments(tmp_path)
+    assert len(list(read_segment(path))) == 2  # the second is not stored yet
+    journal.done(second)
+    assert path.stat().st_size == 0
+    journal.append(_entry(b'{"batch": [1]}'))
+    assert [e.body for e in read_segment(path)] == [b'{"batch": [1]}']
+
+
+@pytest.mark.django_db
 def test_a_segment_with_a_request_that_failed_to_store_is_kept(tmp_path: Path) -> None:
     journal = Journal(tmp_path)
     ticket = journal.append(_entry())
     journal.done(ticket, stored=False)
     journal.close()
     assert len(_segments(tmp_path)) == 1
+    assert journal_recover(tmp_path) == 1 and _segments(tmp_path) == []
+
+
+def test_an_append_cut_short_by_a_full_disk_leaves_the_segment_readable(
+    tmp_path: Path,
+) -> None:
+    journal = Journal(tmp_path)
+    journal.append(_entry(b"first"))
+    (path,) = _segments(tmp_path)
+    # A file-size limit stands in for a full disk: the write stops part way.
+    old_limit = resource.getrlimit(resource.RLIMIT_FSIZE)
+    old_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (path.stat().st_size + 40, old_limit[1]))
+    try:
+        with pytest.raises(OSError):
+            journal.append(_entry(b"x" * 10_000))
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, old_limit)
+        signal.signal(signal.SIGXFSZ, old_handler)
+    journal.append(_entry(b"third"))
+    assert [e.body for e in read_segment(path)] == [b"first", b"third"]
 
 
 def test_records_read_back_as_written_and_a_torn_last_record_is_ignored(
@@ -173,6 +211,59 @@ def test_recovery_stores_a_dead_process_segment_once_however_often_it_runs(
 
 
 @pytest.mark.django_db
+def test_a_failed_request_segment_is_recovered_once_the_rest_of_it_is_stored(
+    write_key: Any, tmp_path: Path
+) -> None:
+    _key, plaintext = write_key
+    journal = Journal(tmp_path)
+    tickets = []
+    for prefix in ("f", "g"):
+        prepared = _prepared(_batch(prefix), plaintext)
+        tickets.append(
+            journal.append(Entry(prepared.write_key_id, prepared.received, None, prepared.body))
+        )
+    # The first failed to store; the second is still on its way: the segment stays
+    # with its writer.
+    journal.done(tickets[0], stored=False)
+    assert journal_recover(tmp_path) == 0
+    # Once the second is stored, the recovery takes the segment (both requests in it).
+    journal.done(tickets[1])
+    assert journal_recover(tmp_path) == 2
+    assert Event.objects.count() == 6 and _segments(tmp_path) == []
+
+
+@pytest.mark.django_db
+def test_a_request_that_cannot_be_stored_is_set_aside_not_retried_forever(
+    write_key: Any, tmp_path: Path
+) -> None:
+    _key, plaintext = write_key
+    journal = Journal(tmp_path)
+    bad = _batch("bad")
+    bad["batch"][0]["event"] = "Boom"  # the trigger below refuses it
+    for body in (_batch("ok1"), bad, _batch("ok2")):
+        prepared = _prepared(body, plaintext)
+        journal.append(Entry(prepared.write_key_id, prepared.received, None, prepared.body))
+    _die(journal)
+    _add_failing_trigger()
+    try:
+        assert journal_recover(tmp_path) == 2
+    finally:
+        _drop_failing_trigger()
+
+    assert sorted(Event.objects.values_list("message_id", flat=True)) == [
+        "ok1-0",
+        "ok1-1",
+        "ok1-2",
+        "ok2-0",
+        "ok2-1",
+        "ok2-2",
+    ]
+    assert _segments(tmp_path) == []
+    (failed,) = tmp_path.glob("*.failed")
+    assert [json.loads(e.body)["batch"][0]["event"] for e in read_segment(failed)] == ["Boom"]
+
+
+@pytest.mark.django_db
 def test_a_running_process_journal_is_left_alone(write_key: Any, tmp_path: Path) -> None:
     _key, plaintext = write_key
     journal = Journal(tmp_path)
@@ -188,22 +279,28 @@ def test_a_running_process_journal_is_left_alone(write_key: Any, tmp_path: Path)
 def test_the_event_loop_reads_only_what_needs_no_query(write_key: Any) -> None:
     _key, plaintext = write_key
     body = _batch("loop")
+
+    def on_the_loop(request: RawRequest, call_type: str | None = None) -> Prepared | None:
+        # Where the fast path calls it: Django refuses any query there.
+        async def call() -> Prepared | None:
+            return ingest_prepare_quick(request, call_type)  # type: ignore[arg-type]
+
+        return asyncio.run(call())
+
     # A key this process has not looked up lately: the reader thread's job.
-    assert ingest_prepare_quick(_request(body, plaintext), None) is None  # type: ignore[arg-type]
+    assert on_the_loop(_request(body, plaintext)) is None
     first = _prepared(body, plaintext)  # loads the keys and starts the key's meter
 
-    quick = ingest_prepare_quick(_request(body, plaintext), None)  # type: ignore[arg-type]
+    quick = on_the_loop(_request(body, plaintext))
     assert quick is not None
     # The same rows; times differ by the skew correction of a later arrival.
     assert quick.write_key_id == first.write_key_id
     assert [r[:6] + r[7:] for r in quick.rows] == [r[:6] + r[7:] for r in first.rows]
     assert [d[:3] for d in quick.drops] == [d[:3] for d in first.drops]
     # Single calls, unknown keys and a batch-level context are not read on the loop.
-    track = _request(body["batch"][0], plaintext)
-    assert ingest_prepare_quick(track, "track") is None  # type: ignore[arg-type]
-    assert ingest_prepare_quick(_request(body, "tk_unknown"), None) is None  # type: ignore[arg-type]
-    with_context = _request({**body, "context": {"groupId": "x"}}, plaintext)
-    assert ingest_prepare_quick(with_context, None) is None  # type: ignore[arg-type]
+    assert on_the_loop(_request(body["batch"][0], plaintext), "track") is None
+    assert on_the_loop(_request(body, "tk_unknown")) is None
+    assert on_the_loop(_request({**body, "context": {"groupId": "x"}}, plaintext)) is None
 
 
 async def _not_found(scope: Any, receive: Any, send: Any) -> None:

@@ -16,14 +16,12 @@ import json
 import os
 import signal
 import sqlite3
-import subprocess
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from tests.test_ingest_workers import TEND, _env, _port
+from tests.test_ingest_workers import TEND, _port, migrated_with_key, web_started
 
 
 def _batch(n: int) -> bytes:
@@ -42,27 +40,6 @@ def _batch(n: int) -> bytes:
     # One message without userId or anonymousId: recorded as a drop, once.
     messages.append({"type": "track", "event": "Orphan", "messageId": f"b{n}-orphan"})
     return json.dumps({"sentAt": stamp, "batch": messages}).encode()
-
-
-def _start(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    server = subprocess.Popen(
-        [str(TEND), "web", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            probe = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            probe.request("GET", "/healthz")
-            if probe.getresponse().status == 200:
-                return server
-        except OSError:
-            pass
-        assert server.poll() is None, "tend web exited"
-        assert time.monotonic() < deadline, "tend web did not start"
-        time.sleep(0.1)
 
 
 def _post(port: int, key: str, body: bytes) -> int:
@@ -85,21 +62,13 @@ def _count(db: Path, sql: str) -> int:
 
 @pytest.mark.skipif(not TEND.exists(), reason="the tend console script is not installed")
 def test_batches_answered_before_a_crash_are_stored_by_the_next_server(tmp_path: Path) -> None:
-    env = _env(tmp_path)
-    subprocess.run([str(TEND), "migrate", "-v", "0"], env=env, check=True)
-    key = subprocess.run(
-        [str(TEND), "writekey", "create", "test"],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    env, key = migrated_with_key(tmp_path)
     database = tmp_path / "tend.sqlite3"
     journal = tmp_path / "tend.sqlite3-ingest"
     port = _port()
 
     # Given a server whose writer cannot get at the database
-    server = _start(port, env)
+    server = web_started(port, env)
     lock = os.open(f"{database}-ingest-lock", os.O_CREAT | os.O_RDWR, 0o600)
     fcntl.flock(lock, fcntl.LOCK_EX)
     try:
@@ -117,7 +86,7 @@ def test_batches_answered_before_a_crash_are_stored_by_the_next_server(tmp_path:
         os.close(lock)
 
     # And the next server ingests one more batch
-    server = _start(port, env)
+    server = web_started(port, env)
     try:
         assert _post(port, key, _batch(5)) == 200
     finally:

@@ -59,9 +59,9 @@ def _batch(client: int, n: int, users: int = 7) -> bytes:
     ).encode()
 
 
-@pytest.mark.skipif(not TEND.exists(), reason="the tend console script is not installed")
-def test_two_workers_store_and_count_every_event_once(tmp_path: Path) -> None:
-    env = _env(tmp_path)
+def migrated_with_key(data: Path) -> tuple[dict[str, str], str]:
+    """A fresh data dir, migrated, and a write key for it: (environment, key)."""
+    env = _env(data)
     subprocess.run([str(TEND), "migrate", "-v", "0"], env=env, check=True)
     key = subprocess.run(
         [str(TEND), "writekey", "create", "test"],
@@ -70,13 +70,36 @@ def test_two_workers_store_and_count_every_event_once(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
     ).stdout.strip()
-    port = _port()
+    return env, key
+
+
+def web_started(port: int, env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
+    """`tend web` on ``port``, once it answers /healthz."""
     server = subprocess.Popen(
-        [str(TEND), "web", "--port", str(port), "--workers", "2"],
+        [str(TEND), "web", "--port", str(port), *args],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            probe = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            probe.request("GET", "/healthz")
+            if probe.getresponse().status == 200:
+                return server
+        except OSError:
+            pass
+        assert server.poll() is None, "tend web exited"
+        assert time.monotonic() < deadline, "tend web did not start"
+        time.sleep(0.1)
+
+
+@pytest.mark.skipif(not TEND.exists(), reason="the tend console script is not installed")
+def test_two_workers_store_and_count_every_event_once(tmp_path: Path) -> None:
+    env, key = migrated_with_key(tmp_path)
+    port = _port()
+    server = web_started(port, env, "--workers", "2")
     auth = "Basic " + base64.b64encode(f"{key}:".encode()).decode()
 
     def post(conn: http.client.HTTPConnection, body: bytes) -> int:
@@ -93,17 +116,6 @@ def test_two_workers_store_and_count_every_event_once(tmp_path: Path) -> None:
         return statuses
 
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                probe = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                probe.request("GET", "/healthz")
-                if probe.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "tend web did not start"
-            time.sleep(0.1)
         with ThreadPoolExecutor(4) as pool:
             statuses = [s for result in pool.map(client, range(4)) for s in result]
         assert statuses == [200] * (4 * 21)

@@ -209,8 +209,8 @@ class _Writers:
         self._writers = writers
         self._journal = journal
         self._incoming: queue.SimpleQueue[_Job] = queue.SimpleQueue()
-        # None asks a writer to write the counts it keeps in memory (see drain).
-        # (the request's answer, or None: answered already; read; journal ticket)
+        # (the request's answer, or None: answered already; read; journal ticket); None
+        # instead asks a writer to write the counts it keeps in memory (see drain).
         self._ready: queue.SimpleQueue[tuple[_Job | None, Prepared, Segment | None] | None] = (
             queue.SimpleQueue()
         )

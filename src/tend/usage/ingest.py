@@ -371,13 +371,7 @@ def ingest_prepare_quick(request: HttpRequest, call_type: str | None) -> Prepare
     state = key_known(key) if isinstance(key, str) else None
     if state is None or state.revoked or not _rate_fits_locally(state.id, len(envelope.batch)):
         return None
-    prepared = read_raw_messages(
-        write_key_id=state.id,
-        messages=envelope.batch,
-        sent_at=envelope.sentAt,
-        received=timezone.now(),
-        keep_days=events_keep_days(),
-    )
+    prepared = _read_batch(envelope, state.id, timezone.now())
     prepared.body = raw
     return prepared
 
@@ -389,17 +383,10 @@ def ingest_reread(
     after a crash, tend.usage.ingest_journal): the same rows, drops and times as when
     it arrived. Its key, limits and rate were checked then and are not checked again: a
     key revoked since must not lose events that were accepted."""
-    keep_days = events_keep_days()
     if call_type is None:
         envelope = _raw_batch_envelope(body)
-        if envelope is not None and envelope.batch is not None:
-            return read_raw_messages(
-                write_key_id=write_key_id,
-                messages=envelope.batch,
-                sent_at=envelope.sentAt,
-                received=received,
-                keep_days=keep_days,
-            )
+        if envelope is not None:
+            return _read_batch(envelope, write_key_id, received)
     parsed = loads(body)
     if b"\\u0000" in body:
         parsed = _without_nul(parsed)
@@ -409,7 +396,7 @@ def ingest_reread(
         sent_at=parsed.get("sentAt"),
         call_type=call_type,
         received=received,
-        keep_days=keep_days,
+        keep_days=events_keep_days(),
         check_sizes=call_type is None and len(body) > MAX_MESSAGE_BYTES,
     )
 
@@ -459,11 +446,16 @@ def _prepare_raw_batch(request: HttpRequest, raw: bytes, header_key: str) -> Pre
     key_id = _authenticate(request, {"writeKey": envelope.writeKey}, header_key)
     _check_batch_size(len(messages))
     _rate_check(key_id, len(messages))
+    return _read_batch(envelope, key_id, timezone.now())
+
+
+def _read_batch(envelope: _Envelope, key_id: int, received: datetime) -> Prepared:
+    """Read a batch whose envelope _raw_batch_envelope accepted."""
     return read_raw_messages(
         write_key_id=key_id,
-        messages=messages,
+        messages=envelope.batch or [],
         sent_at=envelope.sentAt,
-        received=timezone.now(),
+        received=received,
         keep_days=events_keep_days(),
     )
 

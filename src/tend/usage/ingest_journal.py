@@ -259,11 +259,10 @@ def _remove_if_unlocked(path: Path) -> None:
 def journal_folder() -> Path | None:
     """Where this database's ingest journal lives: next to the SQLite file. None where
     requests are answered only after their commit (PostgreSQL, an in-memory SQLite)."""
-    from django.db import connection
+    from tend.usage.ingest_store import sqlite_file
 
-    if connection.vendor != "sqlite" or connection.is_in_memory_db():  # type: ignore[attr-defined]
-        return None
-    return Path(str(connection.settings_dict["NAME"]) + "-ingest")
+    database = sqlite_file()
+    return None if database is None else Path(database + "-ingest")
 
 
 # A recovery stores this many events per transaction, like the writer's groups.

@@ -217,12 +217,20 @@ def _ingest_lock() -> Iterator[None]:
     a file lock wakes the next writer the moment the last one is done, so several
     `tend web` workers share one database file without idling (bench/usage_ingest.py:
     45,000–64,000 events/s with two workers, 39,000–50,000 with one)."""
-    name = str(connection.settings_dict["NAME"]) if connection.vendor == "sqlite" else ""
-    if not name or connection.is_in_memory_db():  # type: ignore[attr-defined]
+    database = sqlite_file()
+    if database is None:
         yield
         return
-    with file_lock(name + "-ingest-lock"):
+    with file_lock(database + "-ingest-lock"):
         yield
+
+
+def sqlite_file() -> str | None:
+    """The SQLite database file (the ingest lock and journal sit next to it); None on
+    PostgreSQL and for an in-memory SQLite."""
+    if connection.vendor != "sqlite" or connection.is_in_memory_db():  # type: ignore[attr-defined]
+        return None
+    return str(connection.settings_dict["NAME"])
 
 
 def _signal_after_commit(account_ids: list[int]) -> None:

@@ -22,7 +22,14 @@ import pytest
 from tend.usage import asgi
 from tend.usage.asgi import RawRequest, _Headers, ingest_drain, ingest_fast_path, lifespan
 from tend.usage.ingest import ingest_prepare, ingest_prepare_quick, ingest_reread
-from tend.usage.ingest_journal import _HEADER, Entry, Journal, journal_recover, read_segment
+from tend.usage.ingest_journal import (
+    _HEADER,
+    Entry,
+    Journal,
+    Segment,
+    journal_recover,
+    read_segment,
+)
 from tend.usage.ingest_read import Prepared
 from tend.usage.models import DailyRollup, Event, IngestDrop
 from tend.usage.tests.test_fast_path import _add_failing_trigger, _drop_failing_trigger
@@ -156,6 +163,12 @@ def _prepared(body: Any, key: str) -> Prepared:
     return prepared
 
 
+def _journaled(journal: Journal, body: Any, key: str) -> Segment:
+    """Read a request as the server does and append it; its ticket."""
+    prepared = _prepared(body, key)
+    return journal.append(Entry(prepared.write_key_id, prepared.received, None, prepared.body))
+
+
 @pytest.mark.django_db
 def test_a_request_read_again_gives_the_same_rows_and_drops(write_key: Any) -> None:
     _key, plaintext = write_key
@@ -184,8 +197,7 @@ def test_recovery_stores_a_dead_process_segment_once_however_often_it_runs(
     folder = tmp_path / "journal"
     journal = Journal(folder)
     for prefix in ("a", "b"):
-        prepared = _prepared(_batch(prefix), plaintext)
-        journal.append(Entry(prepared.write_key_id, prepared.received, None, prepared.body))
+        _journaled(journal, _batch(prefix), plaintext)
     _die(journal)
     (segment,) = _segments(folder)
     copy = tmp_path / "copy"
@@ -216,12 +228,7 @@ def test_a_failed_request_segment_is_recovered_once_the_rest_of_it_is_stored(
 ) -> None:
     _key, plaintext = write_key
     journal = Journal(tmp_path)
-    tickets = []
-    for prefix in ("f", "g"):
-        prepared = _prepared(_batch(prefix), plaintext)
-        tickets.append(
-            journal.append(Entry(prepared.write_key_id, prepared.received, None, prepared.body))
-        )
+    tickets = [_journaled(journal, _batch(prefix), plaintext) for prefix in ("f", "g")]
     # The first failed to store; the second is still on its way: the segment stays
     # with its writer.
     journal.done(tickets[0], stored=False)
@@ -241,8 +248,7 @@ def test_a_request_that_cannot_be_stored_is_set_aside_not_retried_forever(
     bad = _batch("bad")
     bad["batch"][0]["event"] = "Boom"  # the trigger below refuses it
     for body in (_batch("ok1"), bad, _batch("ok2")):
-        prepared = _prepared(body, plaintext)
-        journal.append(Entry(prepared.write_key_id, prepared.received, None, prepared.body))
+        _journaled(journal, body, plaintext)
     _die(journal)
     _add_failing_trigger()
     try:
@@ -267,8 +273,7 @@ def test_a_request_that_cannot_be_stored_is_set_aside_not_retried_forever(
 def test_a_running_process_journal_is_left_alone(write_key: Any, tmp_path: Path) -> None:
     _key, plaintext = write_key
     journal = Journal(tmp_path)
-    prepared = _prepared(_batch("live"), plaintext)
-    journal.append(Entry(prepared.write_key_id, prepared.received, None, prepared.body))
+    _journaled(journal, _batch("live"), plaintext)
 
     assert journal_recover(tmp_path) == 0
     assert len(_segments(tmp_path)) == 1
